@@ -1,0 +1,319 @@
+#include "actors/config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include <caf/config_option_adder.hpp>
+#include <caf/config_value.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "actors/fwd.hpp"
+
+namespace fs = std::filesystem;
+
+namespace duet {
+
+namespace {
+
+const std::set<std::string> known_roles{"front", "verifier"};
+const std::set<std::string> log_levels{"error", "warning", "info", "debug"};
+
+// Sections whose keys `--help` lists, plus the CAF keys duet sets; CAF's
+// other keys are accepted but rarely needed.
+const std::set<std::string> help_sections{"node", "front", "verifier"};
+const std::set<std::string> help_keys{"middleman.heartbeat-interval",
+                                      "middleman.connection-timeout"};
+
+std::string trim(std::string str) {
+  auto first = str.find_first_not_of(" \t\r");
+  if (first == std::string::npos)
+    return {};
+  auto last = str.find_last_not_of(" \t\r");
+  return str.substr(first, last - first + 1);
+}
+
+// Cuts a trailing `; comment` that is not inside a string literal.
+std::string strip_comment(const std::string& line) {
+  auto in_string = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '"' && (i == 0 || line[i - 1] != '\\'))
+      in_string = !in_string;
+    else if (line[i] == ';' && !in_string)
+      return line.substr(0, i);
+  }
+  return line;
+}
+
+std::string describe(const caf::config_option& opt) {
+  auto type = std::string{opt.type_name().begin(), opt.type_name().end()};
+  if (type == "uint16")
+    return "an integer in 0..65535";
+  if (type == "uint64")
+    return "a non-negative integer";
+  if (type == "string")
+    return "a quoted string";
+  if (type == "list of string")
+    return "a list of quoted strings, e.g. [\"a\", \"b\"]";
+  if (type == "timespan")
+    return "a duration such as 250ms or 2s";
+  if (type == "boolean")
+    return "true or false";
+  return "a value of type " + type;
+}
+
+failure bad(const std::string& where, const std::string& what) {
+  return failure{ec::invalid_config, where + ": " + what};
+}
+
+// Resolves `path` against the folder of the config file.
+std::string resolve(const std::string& config_file, const std::string& path) {
+  if (path.empty() || fs::path{path}.is_absolute())
+    return path;
+  return (fs::path{config_file}.parent_path() / path).lexically_normal();
+}
+
+bool parse_host_port(const std::string& str) {
+  auto colon = str.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == str.size())
+    return false;
+  auto port = str.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos
+      || port.size() > 5)
+    return false;
+  auto num = std::stoul(port);
+  return num > 0 && num <= 65535;
+}
+
+} // namespace
+
+bool options::has_role(const std::string& role) const {
+  for (auto& x : node.roles)
+    if (x == role)
+      return true;
+  return false;
+}
+
+node_config::node_config() {
+  add_duet_types(*this);
+  load<caf::io::middleman>();
+  // CAF disables heartbeats by default: a frozen peer would never be noticed.
+  set("middleman.heartbeat-interval", caf::timespan{defaults::heartbeat_interval});
+  set("middleman.connection-timeout", caf::timespan{defaults::connection_timeout});
+  auto& n = opts.node;
+  opt_group{custom_options_, "node"}
+    .add(n.name, "name", "name of this node (required)")
+    .add(n.roles, "roles", "roles to run: [\"front\"], [\"verifier\"] or both")
+    .add(n.host, "host", "address the CAF port binds to")
+    .add(n.port, "port", "CAF port this node publishes on (0: any)")
+    .add(n.log_level, "log-level", "error, warning, info or debug");
+  auto& f = opts.front;
+  opt_group{custom_options_, "front"}
+    .add(f.http_host, "http-host", "address the HTTP server binds to")
+    .add(f.http_port, "http-port", "HTTP port (0: any, printed at start)")
+    .add(f.style, "style", "style of POST /api/signature: \"direct\"")
+    .add(f.verifiers, "verifiers", "verifier nodes as [\"host:port\", ...]")
+    .add(f.default_key_id, "default-key-id", "keyId when a request has none")
+    .add(f.documents, "documents", "folder for textFile (empty: disabled)")
+    .add(f.request_timeout, "request-timeout", "deadline per request")
+    .add(f.attempt_timeout, "attempt-timeout", "deadline per verifier try")
+    .add(f.connect_timeout, "connect-timeout", "deadline to reach a node")
+    .add(f.reconnect_interval, "reconnect-interval",
+         "pause before reconnecting to a failed verifier node")
+    .add(f.io_threads, "io-threads", "HTTP server threads")
+    .add(f.body_limit, "body-limit", "largest request body in bytes")
+    .add(f.header_timeout, "header-timeout", "time to send a request header")
+    .add(f.body_timeout, "body-timeout", "time to send a request body")
+    .add(f.keep_alive_timeout, "keep-alive-timeout",
+         "idle time before a keep-alive connection is closed")
+    .add(f.pipeline_limit, "pipeline-limit",
+         "requests in progress per connection")
+    .add(f.max_connections, "max-connections", "open connections at once");
+  opt_group{custom_options_, "verifier"}.add(
+    opts.verifier.keys, "keys", "key folder with a keys.json manifest");
+}
+
+expected<bool> node_config::check_value(const std::string& key,
+                                        const std::string& value,
+                                        bool ini) const {
+  auto opt = custom_options_.qualified_name_lookup(key);
+  if (opt == nullptr)
+    return bad(key, "unknown key (see duet-node --help)");
+  if (opt->type_name() == "string") {
+    if (ini && (value.size() < 2 || value.front() != '"' || value.back() != '"'))
+      return bad(key + "=" + value, "strings must be quoted, e.g. " + key
+                                      + "=\"" + value + "\"");
+    return true;
+  }
+  auto parsed = caf::config_value::parse(value);
+  if (!parsed || opt->check(*parsed))
+    return bad(key + "=" + value, "expected " + describe(*opt));
+  return true;
+}
+
+expected<bool> node_config::check_file(const std::string& path) const {
+  std::ifstream in{path};
+  if (!in)
+    return bad(path, "cannot open config file");
+  std::string line;
+  std::string section;
+  std::set<std::string> seen;
+  for (size_t lineno = 1; std::getline(in, line); ++lineno) {
+    auto where = path + ":" + std::to_string(lineno);
+    line = trim(strip_comment(line));
+    if (line.empty())
+      continue;
+    if (line.front() == '[') {
+      if (line.back() != ']')
+        return bad(where, "malformed section header '" + line + "'");
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      return bad(where, "expected key=value, got '" + line + "'");
+    if (section.empty())
+      return bad(where, "key outside of a [section]");
+    auto key = section + "." + trim(line.substr(0, eq));
+    auto value = trim(line.substr(eq + 1));
+    if (!seen.insert(key).second)
+      return bad(where, key + " is set twice");
+    if (!value.empty() && value.front() == '[' && value.back() != ']')
+      return bad(where + ": " + key, "lists must be written on one line");
+    if (auto ok = check_value(key, value, true); !ok)
+      return bad(where, ok.error().message);
+  }
+  return true;
+}
+
+expected<bool> node_config::check_cli(
+  const std::vector<std::string>& args) const {
+  for (auto& arg : args) {
+    if (arg.compare(0, 2, "--") != 0)
+      return bad(arg, "unexpected argument (options look like "
+                      "--section.key=value)");
+    auto eq = arg.find('=');
+    if (eq == std::string::npos)
+      return bad(arg, "missing =value");
+    if (auto ok = check_value(arg.substr(2, eq - 2), arg.substr(eq + 1), false);
+        !ok)
+      return bad("command line", ok.error().message);
+  }
+  return true;
+}
+
+expected<bool> node_config::init(int argc, char** argv) {
+  std::vector<std::string> args;
+  std::string file;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      print_help(std::cout);
+      return false;
+    }
+    if (arg.compare(0, 14, "--config-file=") == 0)
+      file = arg.substr(14);
+    else
+      args.push_back(std::move(arg));
+  }
+  if (file.empty())
+    return failure{ec::invalid_config,
+                   "missing --config-file=FILE (see config/ for examples, "
+                   "duet-node --help for every key)"};
+  if (auto ok = check_file(file); !ok)
+    return ok;
+  if (auto ok = check_cli(args); !ok)
+    return ok;
+  if (auto err = parse(args, file.c_str()))
+    return bad(file, "CAF refused the configuration: " + caf::to_string(err));
+  opts.config_file = file;
+  return validate();
+}
+
+expected<bool> node_config::validate() {
+  auto& file = opts.config_file;
+  auto& n = opts.node;
+  if (n.name.empty())
+    return bad(file, "node.name is required");
+  if (n.roles.empty())
+    return bad(file, "node.roles is required, e.g. roles=[\"verifier\"]");
+  for (auto& role : n.roles)
+    if (known_roles.count(role) == 0)
+      return bad(file, "node.roles: unknown role '" + role
+                         + "' (known: front, verifier)");
+  if (log_levels.count(n.log_level) == 0)
+    return bad(file, "node.log-level=\"" + n.log_level
+                       + "\": expected error, warning, info or debug");
+  if (opts.has_role("verifier")) {
+    if (opts.verifier.keys.empty())
+      return bad(file, "verifier.keys is required for the verifier role");
+    opts.verifier.keys = resolve(file, opts.verifier.keys);
+    if (!fs::is_directory(opts.verifier.keys))
+      return bad(file, "verifier.keys=\"" + opts.verifier.keys
+                         + "\": not a folder");
+  }
+  if (opts.has_role("front")) {
+    auto& f = opts.front;
+    if (!parse_style(f.style))
+      return bad(file, "front.style=\"" + f.style
+                         + "\": unknown style (available: direct)");
+    if (f.verifiers.empty())
+      return bad(file, "front.verifiers is required for the direct style, "
+                       "e.g. verifiers=[\"127.0.0.1:4101\"]");
+    for (auto& v : f.verifiers)
+      if (!parse_host_port(v))
+        return bad(file, "front.verifiers: '" + v
+                           + "' is not host:port with a port in 1..65535");
+    if (!f.documents.empty()) {
+      f.documents = resolve(file, f.documents);
+      if (!fs::is_directory(f.documents))
+        return bad(file, "front.documents=\"" + f.documents
+                           + "\": not a folder");
+    }
+    using namespace std::chrono_literals;
+    for (auto [key, value] :
+         {std::pair{"request-timeout", f.request_timeout},
+          {"attempt-timeout", f.attempt_timeout},
+          {"connect-timeout", f.connect_timeout},
+          {"reconnect-interval", f.reconnect_interval},
+          {"header-timeout", f.header_timeout},
+          {"body-timeout", f.body_timeout},
+          {"keep-alive-timeout", f.keep_alive_timeout}})
+      if (value <= 0s)
+        return bad(file, std::string{"front."} + key + " must be positive");
+    if (f.io_threads < 1 || f.io_threads > 64)
+      return bad(file, "front.io-threads must be in 1..64");
+    if (f.body_limit < 1024)
+      return bad(file, "front.body-limit must be at least 1024");
+    if (f.pipeline_limit < 1)
+      return bad(file, "front.pipeline-limit must be at least 1");
+    if (f.max_connections < 1)
+      return bad(file, "front.max-connections must be at least 1");
+  }
+  return true;
+}
+
+void node_config::print_help(std::ostream& out) const {
+  out << "duet-node: runs the roles of one duet node (front, verifier).\n\n"
+         "usage: duet-node --config-file=FILE [--section.key=value ...]\n\n"
+         "Values from the command line override the file. Relative paths\n"
+         "are resolved against the config file's folder. In the file,\n"
+         "strings are quoted and lists are [\"a\", \"b\"] on one line.\n\n"
+         "keys:\n";
+  for (auto& opt : custom_options_) {
+    auto category = std::string{opt.category().begin(), opt.category().end()};
+    auto name = opt.full_name();
+    if (help_sections.count(category) == 0 && help_keys.count(std::string{name}) == 0)
+      continue;
+    out << "  " << name;
+    for (auto i = name.size(); i < 32; ++i)
+      out << ' ';
+    out << ' ' << std::string{opt.description().begin(), opt.description().end()}
+        << "\n";
+  }
+  out << "\nsee config/*.ini for commented examples.\n";
+}
+
+} // namespace duet

@@ -1,0 +1,40 @@
+#pragma once
+
+// The front role's actor side: a router actor that takes jobs from the HTTP
+// front and sends them to verifier actors on other nodes (direct style), with
+// failover within each job's deadline.
+
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/options.hpp"
+#include "actors/service.hpp"
+
+namespace duet {
+
+/// The `verify_service` backed by the front's router actor.
+class front_service : public verify_service {
+public:
+  front_service(caf::actor router, std::shared_ptr<front_status> status);
+
+  void verify(style how, verify_request req, callback done) override;
+
+  const front_status& status() const noexcept override;
+
+  /// The router actor (for shutdown).
+  const caf::actor& router() const noexcept {
+    return router_;
+  }
+
+private:
+  caf::actor router_;
+  std::shared_ptr<front_status> status_;
+};
+
+/// Spawns the router, which starts connecting to `opts.verifiers` at once.
+std::shared_ptr<front_service> start_front(caf::actor_system& sys,
+                                           const front_options& opts);
+
+} // namespace duet

@@ -1,0 +1,57 @@
+#include "actors/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace duet::log {
+
+namespace {
+
+std::atomic<int> max_level_{static_cast<int>(level::info)};
+std::string node_ = "duet";
+std::mutex mtx_;
+
+const char* name(level x) {
+  switch (x) {
+    case level::error:
+      return "error";
+    case level::warning:
+      return "warning";
+    case level::info:
+      return "info";
+    default:
+      return "debug";
+  }
+}
+
+} // namespace
+
+void init(std::string node, std::string_view max_level) {
+  node_ = std::move(node);
+  for (auto x : {level::error, level::warning, level::info, level::debug})
+    if (max_level == name(x))
+      max_level_ = static_cast<int>(x);
+}
+
+bool enabled(level x) noexcept {
+  return static_cast<int>(x) <= max_level_.load(std::memory_order_relaxed);
+}
+
+void write(level x, const std::string& line) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto secs = system_clock::to_time_t(now);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::fprintf(stderr, "%s.%03d [%s] %s: %s\n", stamp, static_cast<int>(ms),
+               name(x), node_.c_str(), line.c_str());
+}
+
+} // namespace duet::log

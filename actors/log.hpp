@@ -1,0 +1,52 @@
+#pragma once
+
+// A minimal thread-safe logger to stderr: `[level] node: text`.
+
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace duet::log {
+
+/// Severity of a log line, from most to least severe.
+enum class level { error, warning, info, debug };
+
+/// Sets the node name and the least severe level that is printed.
+void init(std::string node, std::string_view max_level);
+
+/// Returns whether lines of level `x` are printed.
+bool enabled(level x) noexcept;
+
+/// Prints one line (without checking `enabled`).
+void write(level x, const std::string& line);
+
+template <class... Ts>
+void print(level x, const Ts&... xs) {
+  if (!enabled(x))
+    return;
+  std::ostringstream out;
+  (out << ... << xs);
+  write(x, out.str());
+}
+
+template <class... Ts>
+void error(const Ts&... xs) {
+  print(level::error, xs...);
+}
+
+template <class... Ts>
+void warning(const Ts&... xs) {
+  print(level::warning, xs...);
+}
+
+template <class... Ts>
+void info(const Ts&... xs) {
+  print(level::info, xs...);
+}
+
+template <class... Ts>
+void debug(const Ts&... xs) {
+  print(level::debug, xs...);
+}
+
+} // namespace duet::log

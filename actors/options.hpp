@@ -1,0 +1,111 @@
+#pragma once
+
+// Every setting of a duet node, with its default. One struct per INI section;
+// `config.cpp` binds each field to `section.key` and validates it.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace duet {
+
+/// Named defaults for every option.
+namespace defaults {
+
+using namespace std::chrono_literals;
+
+constexpr const char* host = "127.0.0.1";
+constexpr const char* log_level = "info";
+constexpr const char* http_host = "127.0.0.1";
+constexpr uint16_t http_port = 8080;
+constexpr const char* style = "direct";
+constexpr const char* default_key_id = "seed";
+constexpr std::chrono::nanoseconds request_timeout = 5s;
+constexpr std::chrono::nanoseconds attempt_timeout = 1s;
+constexpr std::chrono::nanoseconds connect_timeout = 2s;
+constexpr std::chrono::nanoseconds reconnect_interval = 250ms;
+constexpr size_t io_threads = 2;
+constexpr size_t body_limit = 1024 * 1024;
+constexpr std::chrono::nanoseconds header_timeout = 10s;
+constexpr std::chrono::nanoseconds body_timeout = 30s;
+constexpr std::chrono::nanoseconds keep_alive_timeout = 60s;
+constexpr size_t pipeline_limit = 16;
+constexpr size_t max_connections = 4096;
+constexpr std::chrono::nanoseconds heartbeat_interval = 200ms;
+constexpr std::chrono::nanoseconds connection_timeout = 1s;
+
+} // namespace defaults
+
+/// Section `[node]`: who this process is.
+struct node_options {
+  /// Name of this node, used in logs and in verifier names.
+  std::string name;
+  /// Roles this process runs: any of "front", "verifier".
+  std::vector<std::string> roles;
+  /// Address the CAF port binds to.
+  std::string host = defaults::host;
+  /// CAF port where this node publishes its actor (0: pick a free one).
+  uint16_t port = 0;
+  /// One of "error", "warning", "info", "debug".
+  std::string log_level = defaults::log_level;
+};
+
+/// Section `[front]`: the HTTP front and how it reaches verifiers.
+struct front_options {
+  /// Address the HTTP server binds to.
+  std::string http_host = defaults::http_host;
+  /// HTTP port (0: pick a free one; the node prints it).
+  uint16_t http_port = defaults::http_port;
+  /// Style `POST /api/signature` uses: "direct".
+  std::string style = defaults::style;
+  /// Verifier nodes for the direct style, as "host:port".
+  std::vector<std::string> verifiers;
+  /// Key id used when a request names none.
+  std::string default_key_id = defaults::default_key_id;
+  /// Folder `textFile` names are resolved in (empty: `textFile` disabled).
+  std::string documents;
+  /// Deadline of one verification, retries included.
+  std::chrono::nanoseconds request_timeout = defaults::request_timeout;
+  /// Deadline of one attempt on one verifier.
+  std::chrono::nanoseconds attempt_timeout = defaults::attempt_timeout;
+  /// Deadline for connecting to a verifier node.
+  std::chrono::nanoseconds connect_timeout = defaults::connect_timeout;
+  /// Pause before reconnecting to a verifier node that failed.
+  std::chrono::nanoseconds reconnect_interval = defaults::reconnect_interval;
+  /// Threads running the HTTP server.
+  size_t io_threads = defaults::io_threads;
+  /// Largest accepted request body in bytes (larger: 413).
+  size_t body_limit = defaults::body_limit;
+  /// Time a client has to send a complete request header.
+  std::chrono::nanoseconds header_timeout = defaults::header_timeout;
+  /// Time a client has to send a complete body after its header.
+  std::chrono::nanoseconds body_timeout = defaults::body_timeout;
+  /// Time an idle keep-alive connection stays open.
+  std::chrono::nanoseconds keep_alive_timeout = defaults::keep_alive_timeout;
+  /// Requests one connection may have in progress at once (pipelining).
+  size_t pipeline_limit = defaults::pipeline_limit;
+  /// Open connections at once; more are answered 503 and closed.
+  size_t max_connections = defaults::max_connections;
+};
+
+/// Section `[verifier]`: the verifier role.
+struct verifier_options {
+  /// Key folder with a `keys.json` manifest.
+  std::string keys;
+};
+
+/// Everything a node reads from its config file and command line.
+struct options {
+  node_options node;
+  front_options front;
+  verifier_options verifier;
+  /// The config file that was read, as given.
+  std::string config_file;
+
+  /// Returns whether this node runs `role`.
+  bool has_role(const std::string& role) const;
+};
+
+} // namespace duet

@@ -1,0 +1,72 @@
+#pragma once
+
+// The boundary between the HTTP front and the actors: plain C++ types and one
+// abstract interface, so http_front/ never includes CAF.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "actors/error.hpp"
+
+namespace duet {
+
+/// One verification job: check `hex_signature` over `text` with `key_id`.
+struct verify_request {
+  /// Id of a key in the verifiers' key folder.
+  std::string key_id;
+  /// The exact bytes that were signed.
+  std::string text;
+  /// The signature in hex (2 digits per byte).
+  std::string hex_signature;
+};
+
+/// The answer to a `verify_request` that could be checked.
+struct verdict {
+  /// Whether the signature matched.
+  bool verified = false;
+  /// Which verifier instance answered, as `<node>/<actor>`.
+  std::string verifier;
+};
+
+/// How the front reaches verifiers.
+enum class style : uint8_t {
+  /// The front calls verifier actors on configured nodes, alternating.
+  direct,
+};
+
+/// Returns the config name of `x`, e.g. `"direct"`.
+const char* to_string(style x) noexcept;
+
+/// Parses a config name as written by `to_string`.
+std::optional<style> parse_style(std::string_view name) noexcept;
+
+/// Counters the front's actors update and the HTTP side reads without a hop.
+struct front_status {
+  /// Verifiers currently connected and alive.
+  std::atomic<size_t> verifiers_up{0};
+  /// Verifiers the front is configured or told to use.
+  std::atomic<size_t> verifiers_known{0};
+  /// Verification jobs waiting for an answer.
+  std::atomic<size_t> in_flight{0};
+};
+
+/// What the HTTP front asks of the actor system. Implementations never block
+/// the caller and call `done` exactly once, on an actor's thread.
+class verify_service {
+public:
+  using callback = std::function<void(expected<verdict>)>;
+
+  virtual ~verify_service();
+
+  /// Verifies `req` in style `how` and calls `done` with the outcome.
+  virtual void verify(style how, verify_request req, callback done) = 0;
+
+  /// Returns live counters for health checks.
+  virtual const front_status& status() const noexcept = 0;
+};
+
+} // namespace duet

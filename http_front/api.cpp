@@ -1,0 +1,195 @@
+#include "http_front/api.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace duet::http {
+
+using nlohmann::json;
+
+namespace {
+
+response make_json(bhttp::status status, const json& body, unsigned version,
+                   bool keep_alive) {
+  response res{status, version};
+  res.set(bhttp::field::content_type, "application/json");
+  res.keep_alive(keep_alive);
+  res.body() = body.dump();
+  res.prepare_payload();
+  return res;
+}
+
+response method_not_allowed(const request& req, const char* allow) {
+  auto res = error_response(bhttp::status::method_not_allowed,
+                            std::string{"method "}
+                              + std::string{req.method_string()}
+                              + " not allowed here; use " + allow,
+                            req.version(), req.keep_alive());
+  res.set(bhttp::field::allow, allow);
+  return res;
+}
+
+// Returns the string field `name` of `obj`, or a failure if it has another
+// type; `nullptr` if it is absent.
+expected<const std::string*> string_field(const json& obj, const char* name) {
+  auto i = obj.find(name);
+  if (i == obj.end())
+    return static_cast<const std::string*>(nullptr);
+  if (!i->is_string())
+    return failure{ec::bad_request,
+                   std::string{"field \""} + name + "\" must be a string"};
+  return i->get_ptr<const std::string*>();
+}
+
+} // namespace
+
+api_context::api_context(front_options opts, std::string node,
+                         verify_service& service)
+  : opts(std::move(opts)),
+    node(std::move(node)),
+    service(service),
+    documents(this->opts.documents),
+    default_style(parse_style(this->opts.style).value_or(style::direct)) {
+  // nop
+}
+
+bhttp::status to_status(ec code) noexcept {
+  switch (code) {
+    case ec::bad_hex:
+    case ec::odd_length:
+    case ec::wrong_length:
+    case ec::unknown_key:
+    case ec::bad_request:
+      return bhttp::status::bad_request;
+    case ec::forbidden_path:
+      return bhttp::status::forbidden;
+    case ec::no_such_document:
+      return bhttp::status::not_found;
+    case ec::payload_too_large:
+      return bhttp::status::payload_too_large;
+    case ec::no_verifier:
+    case ec::overloaded:
+      return bhttp::status::service_unavailable;
+    case ec::deadline_exceeded:
+      return bhttp::status::gateway_timeout;
+    case ec::crypto_failure:
+    case ec::invalid_config:
+    case ec::injected_fault:
+      break;
+  }
+  return bhttp::status::internal_server_error;
+}
+
+response error_response(bhttp::status status, const std::string& message,
+                        unsigned version, bool keep_alive) {
+  return make_json(status,
+                   json{{"status", "error"}, {"data", {{"message", message}}}},
+                   version, keep_alive);
+}
+
+response render(const expected<verdict>& outcome, unsigned version,
+                bool keep_alive) {
+  if (!outcome) {
+    auto& err = outcome.error();
+    auto res = error_response(to_status(err.code), err.message, version,
+                              keep_alive);
+    if (res.result() == bhttp::status::service_unavailable)
+      res.set(bhttp::field::retry_after, "1");
+    return res;
+  }
+  auto ok = outcome->verified;
+  json body{{"status", ok ? "success" : "fail"},
+            {"data",
+             {{"message", ok ? "signature ok!" : "signature does not match"}}},
+            {"verified", ok},
+            {"verifier", outcome->verifier}};
+  return make_json(bhttp::status::ok, body, version, keep_alive);
+}
+
+expected<verify_request> parse_verify_body(const std::string& body,
+                                           const api_context& ctx) {
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return failure{ec::bad_request, "request body is not valid JSON"};
+  if (!doc.is_object())
+    return failure{ec::bad_request, "request body must be a JSON object"};
+  verify_request req;
+  auto sig = string_field(doc, "hexSignature");
+  if (!sig)
+    return sig.error();
+  if (*sig == nullptr)
+    return failure{ec::bad_request, "missing field \"hexSignature\""};
+  req.hex_signature = **sig;
+  auto key = string_field(doc, "keyId");
+  if (!key)
+    return key.error();
+  req.key_id = *key ? **key : ctx.opts.default_key_id;
+  const std::string* inline_text = nullptr;
+  for (auto name : {"text", "texto"}) {
+    auto txt = string_field(doc, name);
+    if (!txt)
+      return txt.error();
+    if (*txt != nullptr) {
+      if (inline_text != nullptr)
+        return failure{ec::bad_request,
+                       "give the text once, as \"text\" or \"texto\""};
+      inline_text = *txt;
+    }
+  }
+  auto file = string_field(doc, "textFile");
+  if (!file)
+    return file.error();
+  if (inline_text != nullptr && *file != nullptr)
+    return failure{ec::bad_request,
+                   "give either \"text\" or \"textFile\", not both"};
+  if (inline_text != nullptr) {
+    req.text = *inline_text;
+  } else if (*file != nullptr) {
+    auto data = ctx.documents.read(**file, ctx.opts.body_limit);
+    if (!data)
+      return data.error();
+    req.text = std::move(*data);
+  } else {
+    return failure{ec::bad_request,
+                   "missing field \"text\" (or \"texto\" or \"textFile\")"};
+  }
+  return req;
+}
+
+std::variant<response, deferred> route(const request& req,
+                                       const api_context& ctx) {
+  auto target = std::string_view{req.target().data(), req.target().size()};
+  if (auto q = target.find('?'); q != std::string_view::npos)
+    target = target.substr(0, q);
+  auto version = req.version();
+  auto keep_alive = req.keep_alive();
+  if (target == "/healthz") {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+      return method_not_allowed(req, "GET");
+    auto& st = ctx.service.status();
+    json body{{"status", "ok"},
+              {"node", ctx.node},
+              {"verifiersUp", st.verifiers_up.load()},
+              {"verifiersKnown", st.verifiers_known.load()},
+              {"inFlight", st.in_flight.load()}};
+    return make_json(bhttp::status::ok, body, version, keep_alive);
+  }
+  std::optional<style> how;
+  if (target == "/api/signature")
+    how = ctx.default_style;
+  else if (target == "/api/direct/signature")
+    how = style::direct;
+  if (!how) {
+    return error_response(bhttp::status::not_found,
+                          "no such resource: " + std::string{target},
+                          version, keep_alive);
+  }
+  if (req.method() != bhttp::verb::post)
+    return method_not_allowed(req, "POST");
+  auto parsed = parse_verify_body(req.body(), ctx);
+  if (!parsed)
+    return error_response(to_status(parsed.error().code),
+                          parsed.error().message, version, keep_alive);
+  return deferred{*how, std::move(*parsed)};
+}
+
+} // namespace duet::http

@@ -1,0 +1,61 @@
+#pragma once
+
+// The HTTP API without sockets: routes a parsed request either to an
+// immediate response or to a verification for the actors, and renders
+// outcomes. Sessions only adapt; tests call these functions directly.
+
+#include <string>
+#include <variant>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "actors/options.hpp"
+#include "actors/service.hpp"
+#include "http_front/documents.hpp"
+
+namespace duet::http {
+
+namespace bhttp = boost::beast::http;
+
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+
+/// What the routes need, shared by all sessions of a server.
+struct api_context {
+  api_context(front_options opts, std::string node, verify_service& service);
+
+  front_options opts;
+  std::string node;
+  verify_service& service;
+  document_folder documents;
+  style default_style;
+};
+
+/// A verification the session hands to the service.
+struct deferred {
+  style how;
+  verify_request req;
+};
+
+/// Returns a response at once, or a verification to run first.
+std::variant<response, deferred> route(const request& req,
+                                       const api_context& ctx);
+
+/// Parses a verification body: `hexSignature`, `text` (or the seed's `texto`)
+/// or `textFile`, optional `keyId`.
+expected<verify_request> parse_verify_body(const std::string& body,
+                                           const api_context& ctx);
+
+/// Renders the outcome of a verification.
+response render(const expected<verdict>& outcome, unsigned version,
+                bool keep_alive);
+
+/// Renders `{"status":"error","data":{"message":...}}` with `status`.
+response error_response(bhttp::status status, const std::string& message,
+                        unsigned version, bool keep_alive);
+
+/// The one place that maps an error code to an HTTP status.
+bhttp::status to_status(ec code) noexcept;
+
+} // namespace duet::http

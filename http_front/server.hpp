@@ -1,0 +1,38 @@
+#pragma once
+
+// The HTTP front's server: an io_context with its threads and a listener.
+// Nothing here blocks on an actor; verification results come back through
+// the service's callback and are posted onto each session's strand.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "actors/error.hpp"
+#include "actors/options.hpp"
+#include "actors/service.hpp"
+
+namespace duet::http {
+
+/// Runs the HTTP API of a front node.
+class server {
+public:
+  server(front_options opts, std::string node, verify_service& service);
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds, starts the io threads and returns the bound port, or a failure
+  /// naming `front.http-port` if the address cannot be bound.
+  expected<uint16_t> start();
+
+  /// Stops accepting, closes connections and joins the io threads.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace duet::http
