@@ -305,7 +305,7 @@ void node_config::print_help(std::ostream& out) const {
   for (auto& opt : custom_options_) {
     auto category = std::string{opt.category().begin(), opt.category().end()};
     auto name = opt.full_name();
-    if (help_sections.count(category) == 0 && help_keys.count(std::string{name}) == 0)
+    if (help_sections.count(category) == 0 && help_keys.count(std::string{name.begin(), name.end()}) == 0)
       continue;
     out << "  " << name;
     for (auto i = name.size(); i < 32; ++i)

@@ -1,0 +1,91 @@
+#include "support/cluster.hpp"
+
+#include <filesystem>
+
+namespace duet::test {
+
+std::string source_dir() {
+  return DUET_SOURCE_DIR;
+}
+
+std::string node_binary() {
+  return DUET_NODE_BIN;
+}
+
+std::unique_ptr<process> start_node(const std::string& config,
+                                    std::vector<std::string> extra,
+                                    const std::string& log_prefix) {
+  std::vector<std::string> argv{node_binary(), "--config-file=" + source_dir()
+                                                 + "/config/" + config};
+  for (auto& arg : extra)
+    argv.push_back(std::move(arg));
+  return std::make_unique<process>(std::move(argv), log_prefix);
+}
+
+cluster::cluster(size_t n, std::vector<std::string> front_extra)
+  : dir(make_temp_dir()) {
+  std::string list = "[";
+  for (size_t i = 0; i < n; ++i) {
+    verifier_ports.push_back(free_port());
+    if (i > 0)
+      list += ",";
+    list += "\"127.0.0.1:" + std::to_string(verifier_ports.back()) + "\"";
+  }
+  list += "]";
+  verifiers.resize(n);
+  for (size_t i = 0; i < n; ++i)
+    start_verifier(i);
+  http_port = free_port();
+  std::vector<std::string> args{"--front.http-port=" + std::to_string(http_port),
+                                "--front.verifiers=" + list};
+  for (auto& arg : front_extra)
+    args.push_back(arg);
+  front = start_node("front.ini", std::move(args), dir + "/front");
+}
+
+cluster::~cluster() {
+  front.reset();
+  verifiers.clear();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
+void cluster::start_verifier(size_t i) {
+  // config/ has two verifier files; more verifiers reuse the second one.
+  auto file = "verifier-" + std::to_string(i == 0 ? 1 : 2) + ".ini";
+  verifiers[i] = start_node(
+    file,
+    {"--node.port=" + std::to_string(verifier_ports[i]),
+     "--node.name=verifier-" + std::to_string(i + 1)},
+    dir + "/verifier-" + std::to_string(i + 1));
+}
+
+bool cluster::wait_verifiers_up(size_t n, std::chrono::milliseconds timeout) {
+  return wait_until(
+    [&] {
+      auto doc = health();
+      return doc.is_object() && doc.value("verifiersUp", 0u) == n;
+    },
+    timeout);
+}
+
+http_response cluster::post(const std::string& target,
+                            const nlohmann::json& body) {
+  return http_request(http_port, "POST", target, body.dump());
+}
+
+nlohmann::json cluster::health() {
+  auto res = http_request(http_port, "GET", "/healthz", {}, 1000ms);
+  if (res.status != 200)
+    return nullptr;
+  return nlohmann::json::parse(res.body, nullptr, false);
+}
+
+seed_vector::seed_vector() {
+  auto base = source_dir() + "/tests/data/seed-vector/";
+  text = read_file(base + "arquivo.txt");
+  text_lf = read_file(base + "arquivo_lf_negative.txt");
+  signature = read_file(base + "signature.hex");
+}
+
+} // namespace duet::test

@@ -1,0 +1,60 @@
+#pragma once
+
+// A local duet cluster for scenario tests: real duet-node processes started
+// from the real files in config/, with free loopback ports given on the
+// command line. Everything it starts is stopped when it goes away.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/process.hpp"
+
+namespace duet::test {
+
+/// Where the tests find the repository and the node binary.
+std::string source_dir();
+std::string node_binary();
+
+/// Starts `duet-node --config-file=config/<config> extra...`.
+std::unique_ptr<process> start_node(const std::string& config,
+                                    std::vector<std::string> extra,
+                                    const std::string& log_prefix);
+
+/// A front and `n` verifier nodes (direct style).
+class cluster {
+public:
+  explicit cluster(size_t verifiers = 2,
+                   std::vector<std::string> front_extra = {});
+  ~cluster();
+
+  /// (Re)starts verifier `i` (0-based) on its port.
+  void start_verifier(size_t i);
+
+  /// Waits until the front has `n` verifiers connected.
+  bool wait_verifiers_up(size_t n, std::chrono::milliseconds timeout = 15s);
+
+  /// POSTs a JSON body to the front.
+  http_response post(const std::string& target, const nlohmann::json& body);
+
+  /// The `/healthz` document of the front.
+  nlohmann::json health();
+
+  std::string dir;
+  uint16_t http_port = 0;
+  std::vector<uint16_t> verifier_ports;
+  std::unique_ptr<process> front;
+  std::vector<std::unique_ptr<process>> verifiers;
+};
+
+/// The seed's text, signature and LF-only negative.
+struct seed_vector {
+  seed_vector();
+  std::string text;
+  std::string text_lf;
+  std::string signature;
+};
+
+} // namespace duet::test

@@ -1,0 +1,223 @@
+#include "support/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace duet::test {
+
+process::process(std::vector<std::string> argv, std::string log_prefix)
+  : log_prefix_(std::move(log_prefix)) {
+  auto out = log_prefix_ + ".out";
+  auto err = log_prefix_ + ".err";
+  pid_ = fork();
+  if (pid_ < 0)
+    throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    auto fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    auto fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd_out, 1);
+    dup2(fd_err, 2);
+    std::vector<char*> args;
+    for (auto& arg : argv)
+      args.push_back(arg.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+process::~process() {
+  stop(2000ms);
+}
+
+void process::signal(int sig) {
+  if (pid_ > 0 && status_ < 0)
+    kill(pid_, sig);
+}
+
+bool process::running() {
+  return wait(0ms) < 0;
+}
+
+int process::wait(std::chrono::milliseconds timeout) {
+  if (status_ >= 0 || pid_ <= 0)
+    return status_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int st = 0;
+    auto rc = waitpid(pid_, &st, WNOHANG);
+    if (rc == pid_) {
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      return status_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return -1;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+int process::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0 || status_ >= 0)
+    return status_;
+  kill(pid_, SIGCONT);
+  kill(pid_, SIGTERM);
+  if (wait(grace) >= 0)
+    return status_;
+  kill(pid_, SIGKILL);
+  return wait(5000ms);
+}
+
+std::string process::out() const {
+  return read_file(log_prefix_ + ".out");
+}
+
+std::string process::err() const {
+  return read_file(log_prefix_ + ".err");
+}
+
+uint16_t free_port() {
+  auto fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool wait_until(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred())
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+namespace {
+
+int connect_to(uint16_t port, std::chrono::milliseconds timeout) {
+  auto fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{};
+  tv.tv_sec = timeout.count() / 1000;
+  tv.tv_usec = (timeout.count() % 1000) * 1000;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    auto n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0)
+      return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string recv_all(int fd) {
+  std::string result;
+  char buf[8192];
+  for (;;) {
+    auto n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0)
+      break;
+    result.append(buf, static_cast<size_t>(n));
+  }
+  return result;
+}
+
+} // namespace
+
+std::string raw_exchange(uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout) {
+  auto fd = connect_to(port, timeout);
+  if (fd < 0)
+    return {};
+  send_all(fd, bytes);
+  auto result = recv_all(fd);
+  close(fd);
+  return result;
+}
+
+http_response http_request(uint16_t port, const std::string& method,
+                           const std::string& target, const std::string& body,
+                           std::chrono::milliseconds timeout) {
+  std::ostringstream req;
+  req << method << " " << target << " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      << "Connection: close\r\n";
+  if (!body.empty() || method == "POST")
+    req << "Content-Type: application/json\r\nContent-Length: " << body.size()
+        << "\r\n";
+  req << "\r\n" << body;
+  auto raw = raw_exchange(port, req.str(), timeout);
+  http_response res;
+  auto end = raw.find("\r\n\r\n");
+  if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || end == std::string::npos)
+    return res;
+  res.status = std::stoi(raw.substr(9, 3));
+  std::istringstream head{raw.substr(0, end)};
+  std::string line;
+  std::getline(head, line);
+  while (std::getline(head, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos)
+      continue;
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    if (!value.empty() && value.back() == '\r')
+      value.pop_back();
+    std::string name;
+    for (auto c : line.substr(0, colon))
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    res.headers[name] = value;
+  }
+  res.body = raw.substr(end + 4);
+  return res;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string make_temp_dir() {
+  std::string tmpl = "/tmp/duet-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+} // namespace duet::test

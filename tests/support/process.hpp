@@ -1,0 +1,89 @@
+#pragma once
+
+// Test support: child processes, free ports, bounded waits, a tiny blocking
+// HTTP client. Every wait here has a deadline.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace duet::test {
+
+using namespace std::chrono_literals;
+
+/// A child process whose stdout and stderr go to files; stopped (SIGTERM,
+/// then SIGKILL) when destroyed.
+class process {
+public:
+  /// Starts `argv[0]` with `argv`; output goes to `log_prefix`.out/.err.
+  process(std::vector<std::string> argv, std::string log_prefix);
+  ~process();
+
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  /// Sends `sig` to the process.
+  void signal(int sig);
+
+  /// Stops with SIGTERM (SIGKILL after `grace`); returns the exit code, or
+  /// 128 + signal if it was killed.
+  int stop(std::chrono::milliseconds grace = 5000ms);
+
+  /// Waits up to `timeout` for the process to exit; returns its exit code
+  /// (or 128 + signal), or -1 if it still runs.
+  int wait(std::chrono::milliseconds timeout);
+
+  /// Returns whether the process still runs.
+  bool running();
+
+  /// Returns what the process wrote to stdout / stderr so far.
+  std::string out() const;
+  std::string err() const;
+
+  pid_t pid() const {
+    return pid_;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  std::string log_prefix_;
+};
+
+/// Returns a TCP port on 127.0.0.1 that was free a moment ago.
+uint16_t free_port();
+
+/// Polls `pred` every 20 ms until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout);
+
+/// An HTTP response as seen by the test client.
+struct http_response {
+  /// 0 if the request failed at the socket level.
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+/// Sends one HTTP/1.1 request (Connection: close) to 127.0.0.1:`port` and
+/// reads the response; gives up after `timeout`.
+http_response http_request(uint16_t port, const std::string& method,
+                           const std::string& target,
+                           const std::string& body = {},
+                           std::chrono::milliseconds timeout = 10000ms);
+
+/// Sends raw bytes and returns everything read until the peer closes.
+std::string raw_exchange(uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout = 10000ms);
+
+/// Reads a whole file.
+std::string read_file(const std::string& path);
+
+/// Creates a fresh temporary folder and returns its path.
+std::string make_temp_dir();
+
+} // namespace duet::test
