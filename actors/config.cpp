@@ -18,12 +18,14 @@ namespace duet {
 
 namespace {
 
-const std::set<std::string> known_roles{"front", "verifier"};
+const std::set<std::string> known_roles{"front", "verifier", "supervisor"};
+const std::set<std::string> balances{"round-robin", "least-loaded"};
 const std::set<std::string> log_levels{"error", "warning", "info", "debug"};
 
 // Sections whose keys `--help` lists, plus the CAF keys duet sets; CAF's
 // other keys are accepted but rarely needed.
-const std::set<std::string> help_sections{"node", "front", "verifier"};
+const std::set<std::string> help_sections{"node", "front", "verifier",
+                                          "supervisor"};
 const std::set<std::string> help_keys{"middleman.heartbeat-interval",
                                       "middleman.connection-timeout"};
 
@@ -76,15 +78,9 @@ std::string resolve(const std::string& config_file, const std::string& path) {
 }
 
 bool parse_host_port(const std::string& str) {
-  auto colon = str.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == str.size())
-    return false;
-  auto port = str.substr(colon + 1);
-  if (port.find_first_not_of("0123456789") != std::string::npos
-      || port.size() > 5)
-    return false;
-  auto num = std::stoul(port);
-  return num > 0 && num <= 65535;
+  std::string host;
+  uint16_t port = 0;
+  return split_address(str, host, port);
 }
 
 } // namespace
@@ -113,8 +109,13 @@ node_config::node_config() {
   opt_group{custom_options_, "front"}
     .add(f.http_host, "http-host", "address the HTTP server binds to")
     .add(f.http_port, "http-port", "HTTP port (0: any, printed at start)")
-    .add(f.style, "style", "style of POST /api/signature: \"direct\"")
-    .add(f.verifiers, "verifiers", "verifier nodes as [\"host:port\", ...]")
+    .add(f.style, "style",
+         "style of POST /api/signature: \"direct\" or \"orchestration\"")
+    .add(f.verifiers, "verifiers",
+         "verifier nodes for the direct style: [\"host:port\", ...]")
+    .add(f.supervisor, "supervisor",
+         "supervisor for the orchestration style: \"host:port\"")
+    .add(f.balance, "balance", "\"round-robin\" or \"least-loaded\"")
     .add(f.default_key_id, "default-key-id", "keyId when a request has none")
     .add(f.documents, "documents", "folder for textFile (empty: disabled)")
     .add(f.request_timeout, "request-timeout", "deadline per request")
@@ -131,8 +132,24 @@ node_config::node_config() {
     .add(f.pipeline_limit, "pipeline-limit",
          "requests in progress per connection")
     .add(f.max_connections, "max-connections", "open connections at once");
-  opt_group{custom_options_, "verifier"}.add(
-    opts.verifier.keys, "keys", "key folder with a keys.json manifest");
+  auto& v = opts.verifier;
+  opt_group{custom_options_, "verifier"}
+    .add(v.keys, "keys", "key folder with a keys.json manifest")
+    .add(v.instances, "instances", "verifier actors on this node")
+    .add(v.supervisor, "supervisor",
+         "supervisor to register with: \"host:port\" (empty: none)")
+    .add(v.fault_injection, "fault-injection",
+         "honor keyId \"!crash\" (tests only; off by default)");
+  auto& s = opts.supervisor;
+  opt_group{custom_options_, "supervisor"}
+    .add(s.ping_interval, "ping-interval", "pause between pings per instance")
+    .add(s.suspect_after, "suspect-after", "silence before \"suspect\"")
+    .add(s.down_after, "down-after", "silence before \"down\"")
+    .add(s.restart_intensity, "restart-intensity",
+         "restarts allowed per instance within restart-period")
+    .add(s.restart_period, "restart-period", "window of restart-intensity")
+    .add(s.restart_backoff, "restart-backoff", "first restart delay")
+    .add(s.restart_backoff_max, "restart-backoff-max", "largest delay");
 }
 
 expected<bool> node_config::check_value(const std::string& key,
@@ -195,8 +212,13 @@ expected<bool> node_config::check_cli(
       return bad(arg, "unexpected argument (options look like "
                       "--section.key=value)");
     auto eq = arg.find('=');
-    if (eq == std::string::npos)
-      return bad(arg, "missing =value");
+    if (eq == std::string::npos) {
+      auto opt = custom_options_.qualified_name_lookup(arg.substr(2));
+      if (opt != nullptr && opt->is_flag())
+        continue;
+      return bad(arg, opt == nullptr ? "unknown key (see duet-node --help)"
+                                     : "missing =value");
+    }
     if (auto ok = check_value(arg.substr(2, eq - 2), arg.substr(eq + 1), false);
         !ok)
       return bad("command line", ok.error().message);
@@ -226,8 +248,25 @@ expected<bool> node_config::init(int argc, char** argv) {
     return ok;
   if (auto ok = check_cli(args); !ok)
     return ok;
+  // CAF's command line only knows `--flag` (true); duet also takes
+  // `--flag=true` and `--flag=false` and applies them after the file.
+  std::vector<std::pair<const caf::config_option*, bool>> flags;
+  for (auto i = args.begin(); i != args.end();) {
+    auto eq = i->find('=');
+    auto opt = eq == std::string::npos
+                 ? nullptr
+                 : custom_options_.qualified_name_lookup(i->substr(2, eq - 2));
+    if (opt != nullptr && opt->is_flag()) {
+      flags.emplace_back(opt, i->substr(eq + 1) == "true");
+      i = args.erase(i);
+    } else {
+      ++i;
+    }
+  }
   if (auto err = parse(args, file.c_str()))
     return bad(file, "CAF refused the configuration: " + caf::to_string(err));
+  for (auto& [opt, value] : flags)
+    opt->store(caf::config_value{value});
   opts.config_file = file;
   return validate();
 }
@@ -242,7 +281,10 @@ expected<bool> node_config::validate() {
   for (auto& role : n.roles)
     if (known_roles.count(role) == 0)
       return bad(file, "node.roles: unknown role '" + role
-                         + "' (known: front, verifier)");
+                         + "' (known: front, verifier, supervisor)");
+  if (opts.has_role("verifier") && opts.has_role("supervisor"))
+    return bad(file, "node.roles: a node publishes one actor on node.port; "
+                     "run verifier and supervisor as separate nodes");
   if (log_levels.count(n.log_level) == 0)
     return bad(file, "node.log-level=\"" + n.log_level
                        + "\": expected error, warning, info or debug");
@@ -253,19 +295,48 @@ expected<bool> node_config::validate() {
     if (!fs::is_directory(opts.verifier.keys))
       return bad(file, "verifier.keys=\"" + opts.verifier.keys
                          + "\": not a folder");
+    if (opts.verifier.instances < 1 || opts.verifier.instances > 256)
+      return bad(file, "verifier.instances must be in 1..256");
+    if (!opts.verifier.supervisor.empty()
+        && !parse_host_port(opts.verifier.supervisor))
+      return bad(file, "verifier.supervisor=\"" + opts.verifier.supervisor
+                         + "\": not host:port with a port in 1..65535");
+  }
+  if (opts.has_role("supervisor")) {
+    auto& s = opts.supervisor;
+    using namespace std::chrono_literals;
+    if (s.ping_interval <= 0s || s.suspect_after <= 0s || s.down_after <= 0s
+        || s.restart_period <= 0s || s.restart_backoff <= 0s)
+      return bad(file, "supervisor: durations must be positive");
+    if (s.suspect_after > s.down_after)
+      return bad(file, "supervisor.suspect-after must not exceed down-after");
+    if (s.restart_backoff_max < s.restart_backoff)
+      return bad(file, "supervisor.restart-backoff-max must be at least "
+                       "restart-backoff");
   }
   if (opts.has_role("front")) {
     auto& f = opts.front;
-    if (!parse_style(f.style))
+    auto how = parse_style(f.style);
+    if (!how)
       return bad(file, "front.style=\"" + f.style
-                         + "\": unknown style (available: direct)");
-    if (f.verifiers.empty())
+                         + "\": unknown style (available: direct, "
+                           "orchestration)");
+    if (f.verifiers.empty() && *how == style::direct)
       return bad(file, "front.verifiers is required for the direct style, "
                        "e.g. verifiers=[\"127.0.0.1:4101\"]");
     for (auto& v : f.verifiers)
       if (!parse_host_port(v))
         return bad(file, "front.verifiers: '" + v
                            + "' is not host:port with a port in 1..65535");
+    if (f.supervisor.empty() && *how == style::orchestration)
+      return bad(file, "front.supervisor is required for the orchestration "
+                       "style, e.g. supervisor=\"127.0.0.1:4100\"");
+    if (!f.supervisor.empty() && !parse_host_port(f.supervisor))
+      return bad(file, "front.supervisor=\"" + f.supervisor
+                         + "\": not host:port with a port in 1..65535");
+    if (balances.count(f.balance) == 0)
+      return bad(file, "front.balance=\"" + f.balance
+                         + "\": expected round-robin or least-loaded");
     if (!f.documents.empty()) {
       f.documents = resolve(file, f.documents);
       if (!fs::is_directory(f.documents))

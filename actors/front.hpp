@@ -1,8 +1,9 @@
 #pragma once
 
 // The front role's actor side: a router actor that takes jobs from the HTTP
-// front and sends them to verifier actors on other nodes (direct style), with
-// failover within each job's deadline.
+// front and sends them to verifier instances on other nodes, found either
+// from configured node addresses (direct style) or from the supervisor's
+// registry (orchestration style), with failover within each job's deadline.
 
 #include <memory>
 
@@ -21,6 +22,8 @@ public:
 
   void verify(style how, verify_request req, callback done) override;
 
+  void cluster(text_callback done) override;
+
   const front_status& status() const noexcept override;
 
   /// The router actor (for shutdown).
@@ -33,8 +36,10 @@ private:
   std::shared_ptr<front_status> status_;
 };
 
-/// Spawns the router, which starts connecting to `opts.verifiers` at once.
+/// Spawns the router, which starts connecting to `opts.verifiers` and to
+/// `opts.supervisor` at once.
 std::shared_ptr<front_service> start_front(caf::actor_system& sys,
-                                           const front_options& opts);
+                                           const front_options& opts,
+                                           const std::string& node_name);
 
 } // namespace duet

@@ -3,8 +3,11 @@
 // All of duet's CAF message types, atoms, error category and typed actor
 // interfaces in one place (as zeek/broker's fwd.hh does on CAF 0.17).
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
@@ -23,6 +26,15 @@ namespace duet {
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using job_atom = caf::atom_constant<caf::atom("job")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using deregister_atom = caf::atom_constant<caf::atom("deregister")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using registry_atom = caf::atom_constant<caf::atom("registry")>;
+using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 
 } // namespace duet
 
@@ -48,27 +60,144 @@ struct front_job {
   verify_service::callback done;
 };
 
+/// A request for the cluster view from the HTTP side (local only).
+struct cluster_query {
+  verify_service::text_callback done;
+};
+
+// -- typed interfaces and the types they carry --------------------------------
+
+/// A verifier instance; lives on a verifier node, called across nodes.
+using verifier_actor = caf::typed_actor<
+  // Checks a signature: answers the verdict, or an `ec` error for bad input.
+  caf::replies_to<verify_atom, verify_request>::with<verdict>,
+  // Liveness probe: answers the number of verifications done so far.
+  caf::replies_to<ping_atom>::with<uint64_t>>;
+
+/// A verifier instance as its node reports it.
+struct instance_info {
+  /// `<node>/verifier-<slot>`.
+  std::string name;
+  /// Position of the instance on its node, stable across restarts.
+  uint32_t slot = 0;
+  verifier_actor handle;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_info& x) {
+  return f(caf::meta::type_name("instance_info"), x.name, x.slot, x.handle);
+}
+
+/// The agent of a verifier node; published on the node's CAF port. It owns
+/// the node's verifier instances and spawns them on request.
+using verifier_node_actor = caf::typed_actor<
+  // Lists the live verifier instances of this node.
+  caf::replies_to<caf::get_atom>::with<std::vector<instance_info>>,
+  // Spawns a fresh instance in a slot (after a crash) and returns it.
+  caf::replies_to<respawn_atom, uint32_t>::with<instance_info>,
+  // Deregisters from the supervisor before a clean stop (sent by main).
+  caf::replies_to<deregister_atom>::with<bool>,
+  // Internal: (re)connects to the supervisor; main sends the port the agent
+  // is published on (0 on retries: keep the known port).
+  caf::reacts_to<reconnect_atom, uint16_t>>;
+
+/// What a verifier node tells the supervisor when it (re-)registers.
+struct node_registration {
+  std::string name;
+  /// Where the node's agent is published.
+  std::string host;
+  uint16_t port = 0;
+  verifier_node_actor agent;
+  /// Number of instance slots the node runs.
+  uint32_t slots = 0;
+  std::vector<instance_info> instances;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_registration& x) {
+  return f(caf::meta::type_name("node_registration"), x.name, x.host, x.port,
+           x.agent, x.slots, x.instances);
+}
+
+/// The supervisor's view of one verifier instance.
+struct instance_view {
+  std::string name;
+  /// One of "up", "suspect", "down", "restarting", "failed".
+  std::string state;
+  uint32_t restarts = 0;
+  /// Milliseconds since the instance last answered a ping.
+  int64_t heartbeat_age_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_view& x) {
+  return f(caf::meta::type_name("instance_view"), x.name, x.state, x.restarts,
+           x.heartbeat_age_ms);
+}
+
+/// The supervisor's view of one verifier node.
+struct node_view {
+  std::string name;
+  /// `host:port` of the node's agent.
+  std::string address;
+  /// "up" or "down".
+  std::string state;
+  std::vector<instance_view> instances;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_view& x) {
+  return f(caf::meta::type_name("node_view"), x.name, x.address, x.state,
+           x.instances);
+}
+
+/// The supervisor's whole registry.
+struct registry {
+  std::vector<node_view> nodes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, registry& x) {
+  return f(caf::meta::type_name("registry"), x.nodes);
+}
+
+/// The supervisor: registry of verifier nodes, failure detector, restarter.
+using supervisor_actor = caf::typed_actor<
+  // A verifier node (re-)registers; answers the supervisor's node name.
+  caf::replies_to<register_atom, node_registration>::with<std::string>,
+  // A verifier node stops cleanly.
+  caf::replies_to<deregister_atom, std::string>::with<bool>,
+  // A front subscribes: gets the registry now and `(registry_atom, registry)`
+  // on every change.
+  caf::replies_to<subscribe_atom, caf::actor>::with<registry>,
+  // Returns the registry with fresh heartbeat ages.
+  caf::replies_to<caf::get_atom>::with<registry>,
+  // Internal: pings instances and ages them.
+  caf::reacts_to<tick_atom>,
+  // Internal: restarts instance `slot` of node `name` after a backoff.
+  caf::reacts_to<respawn_atom, std::string, uint32_t>>;
+
 } // namespace duet
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::front_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::cluster_query)
 
 CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
 
   CAF_ADD_TYPE_ID(duet, (duet::verify_request))
   CAF_ADD_TYPE_ID(duet, (duet::verdict))
+  CAF_ADD_TYPE_ID(duet, (duet::instance_info))
+  CAF_ADD_TYPE_ID(duet, (std::vector<duet::instance_info>))
+  CAF_ADD_TYPE_ID(duet, (duet::node_registration))
+  CAF_ADD_TYPE_ID(duet, (duet::instance_view))
+  CAF_ADD_TYPE_ID(duet, (duet::node_view))
+  CAF_ADD_TYPE_ID(duet, (duet::registry))
 
 CAF_END_TYPE_ID_BLOCK(duet)
 
 CAF_ERROR_CODE_ENUM(duet::ec, "duet")
 
-// -- typed interfaces ---------------------------------------------------------
-
 namespace duet {
-
-/// A verifier instance; lives on a verifier node, called across nodes.
-using verifier_actor = caf::typed_actor<
-  // Checks a signature: answers the verdict, or an `ec` error for bad input.
-  caf::replies_to<verify_atom, verify_request>::with<verdict>>;
 
 // -- helpers ------------------------------------------------------------------
 

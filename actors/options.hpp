@@ -35,6 +35,15 @@ constexpr size_t pipeline_limit = 16;
 constexpr size_t max_connections = 4096;
 constexpr std::chrono::nanoseconds heartbeat_interval = 200ms;
 constexpr std::chrono::nanoseconds connection_timeout = 1s;
+constexpr const char* balance = "round-robin";
+constexpr size_t instances = 1;
+constexpr std::chrono::nanoseconds ping_interval = 250ms;
+constexpr std::chrono::nanoseconds suspect_after = 500ms;
+constexpr std::chrono::nanoseconds down_after = 1s;
+constexpr size_t restart_intensity = 3;
+constexpr std::chrono::nanoseconds restart_period = 10s;
+constexpr std::chrono::nanoseconds restart_backoff = 100ms;
+constexpr std::chrono::nanoseconds restart_backoff_max = 2s;
 
 } // namespace defaults
 
@@ -42,7 +51,7 @@ constexpr std::chrono::nanoseconds connection_timeout = 1s;
 struct node_options {
   /// Name of this node, used in logs and in verifier names.
   std::string name;
-  /// Roles this process runs: any of "front", "verifier".
+  /// Roles this process runs: any of "front", "verifier", "supervisor".
   std::vector<std::string> roles;
   /// Address the CAF port binds to.
   std::string host = defaults::host;
@@ -58,10 +67,14 @@ struct front_options {
   std::string http_host = defaults::http_host;
   /// HTTP port (0: pick a free one; the node prints it).
   uint16_t http_port = defaults::http_port;
-  /// Style `POST /api/signature` uses: "direct".
+  /// Style `POST /api/signature` uses: "direct" or "orchestration".
   std::string style = defaults::style;
   /// Verifier nodes for the direct style, as "host:port".
   std::vector<std::string> verifiers;
+  /// The supervisor node for the orchestration style, as "host:port".
+  std::string supervisor;
+  /// How instances are chosen: "round-robin" or "least-loaded".
+  std::string balance = defaults::balance;
   /// Key id used when a request names none.
   std::string default_key_id = defaults::default_key_id;
   /// Folder `textFile` names are resolved in (empty: `textFile` disabled).
@@ -94,13 +107,43 @@ struct front_options {
 struct verifier_options {
   /// Key folder with a `keys.json` manifest.
   std::string keys;
+  /// Verifier instances (actors) this node runs.
+  size_t instances = defaults::instances;
+  /// Supervisor to register with, as "host:port" (empty: none).
+  std::string supervisor;
+  /// Honor the crash key id "!crash" (tests only).
+  bool fault_injection = false;
 };
+
+/// Section `[supervisor]`: the supervisor role.
+struct supervisor_options {
+  /// Pause between pings of each verifier instance.
+  std::chrono::nanoseconds ping_interval = defaults::ping_interval;
+  /// An instance silent this long is "suspect" (fronts avoid it).
+  std::chrono::nanoseconds suspect_after = defaults::suspect_after;
+  /// An instance silent this long is "down" (fronts stop using it).
+  std::chrono::nanoseconds down_after = defaults::down_after;
+  /// Restarts allowed per instance within `restart_period`; one more crash
+  /// marks the instance "failed".
+  size_t restart_intensity = defaults::restart_intensity;
+  /// Window of `restart_intensity`.
+  std::chrono::nanoseconds restart_period = defaults::restart_period;
+  /// Delay before the first restart; doubles per recent crash.
+  std::chrono::nanoseconds restart_backoff = defaults::restart_backoff;
+  /// Upper bound of the restart delay.
+  std::chrono::nanoseconds restart_backoff_max = defaults::restart_backoff_max;
+};
+
+/// Splits "host:port" (port in 1..65535); returns false if malformed.
+bool split_address(const std::string& address, std::string& host,
+                   uint16_t& port);
 
 /// Everything a node reads from its config file and command line.
 struct options {
   node_options node;
   front_options front;
   verifier_options verifier;
+  supervisor_options supervisor;
   /// The config file that was read, as given.
   std::string config_file;
 

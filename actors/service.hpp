@@ -36,6 +36,8 @@ struct verdict {
 enum class style : uint8_t {
   /// The front calls verifier actors on configured nodes, alternating.
   direct,
+  /// The front uses the verifier instances the supervisor reports.
+  orchestration,
 };
 
 /// Returns the config name of `x`, e.g. `"direct"`.
@@ -60,10 +62,17 @@ class verify_service {
 public:
   using callback = std::function<void(expected<verdict>)>;
 
+  using text_callback = std::function<void(std::string)>;
+
   virtual ~verify_service();
 
   /// Verifies `req` in style `how` and calls `done` with the outcome.
   virtual void verify(style how, verify_request req, callback done) = 0;
+
+  /// Calls `done` with the cluster view as a JSON document: nodes, verifier
+  /// instances, their state, restarts, heartbeat age, requests served and in
+  /// flight.
+  virtual void cluster(text_callback done) = 0;
 
   /// Returns live counters for health checks.
   virtual const front_status& status() const noexcept = 0;

@@ -1,6 +1,6 @@
 #pragma once
 
-// The verifier role: an actor that forwards to the crypto keyring.
+// The verifier instance: an actor that forwards to the crypto keyring.
 
 #include <memory>
 #include <string>
@@ -10,15 +10,29 @@
 
 namespace duet {
 
+/// Key id that makes a verifier crash when fault injection is on (tests);
+/// `!crash@<instance>` crashes only that instance.
+constexpr std::string_view crash_key_id = "!crash";
+
 /// State of one verifier instance.
 struct verifier_state {
   static inline const char* name = "verifier";
 
+  explicit verifier_state(verifier_actor::stateful_pointer<verifier_state> ptr)
+    : self(ptr) {
+    // nop
+  }
+
+  verifier_actor::stateful_pointer<verifier_state> self;
+
   /// Keys shared (read-only) by all instances on the node.
   std::shared_ptr<const crypto::keyring> keys;
 
-  /// This instance's name in answers: `<node>/verifier-<n>`.
+  /// This instance's name in answers: `<node>/verifier-<slot>`.
   std::string id;
+
+  /// Whether the crash key id is honored (`verifier.fault-injection`).
+  bool fault_injection = false;
 
   /// Verifications answered, matches and mismatches alike.
   uint64_t served = 0;
@@ -30,6 +44,7 @@ struct verifier_state {
 /// Returns the behavior of a verifier instance named `id`.
 verifier_actor::behavior_type
 verifier(verifier_actor::stateful_pointer<verifier_state> self,
-         std::shared_ptr<const crypto::keyring> keys, std::string id);
+         std::shared_ptr<const crypto::keyring> keys, std::string id,
+         bool fault_injection);
 
 } // namespace duet

@@ -105,6 +105,61 @@ response render(const expected<verdict>& outcome, unsigned version,
   return make_json(bhttp::status::ok, body, version, keep_alive);
 }
 
+namespace {
+
+std::string pad(std::string str, size_t width) {
+  if (str.size() < width)
+    str.append(width - str.size(), ' ');
+  return str + ' ';
+}
+
+std::string cluster_table(const json& doc) {
+  std::string out;
+  auto row = [&](std::vector<std::string> cols) {
+    static constexpr size_t widths[] = {14, 24, 11, 9, 9, 9, 13};
+    for (size_t i = 0; i + 1 < cols.size(); ++i)
+      out += pad(cols[i], widths[i]);
+    out += cols.back() + '\n';
+  };
+  auto num = [](const json& x) { return x.is_number() ? x.dump() : "-"; };
+  out += "front " + doc.value("front", "") + ", style "
+         + doc.value("style", "") + ", balance " + doc.value("balance", "");
+  if (doc["supervisor"].is_object())
+    out += ", supervisor " + doc["supervisor"].value("address", "")
+           + (doc["supervisor"].value("reachable", false) ? " (reachable)"
+                                                          : " (unreachable)");
+  out += "\n\n";
+  row({"NODE", "INSTANCE", "STATE", "SERVED", "IN-FLIGHT", "RESTARTS",
+       "HEARTBEAT-MS"});
+  for (auto& n : doc["nodes"])
+    for (auto& x : n["instances"])
+      row({n.value("name", ""), x.value("name", ""), x.value("state", ""),
+           num(x["served"]), num(x["inFlight"]), num(x["restarts"]),
+           num(x["heartbeatAgeMs"])});
+  if (doc["nodes"].empty())
+    for (auto& x : doc["direct"])
+      row({x.value("node", ""), x.value("name", ""), x.value("state", ""),
+           num(x["served"]), num(x["inFlight"]), "-", "-"});
+  return out;
+}
+
+} // namespace
+
+response render_cluster(const std::string& json_doc, bool as_text,
+                        unsigned version, bool keep_alive) {
+  response res{bhttp::status::ok, version};
+  res.keep_alive(keep_alive);
+  if (as_text) {
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    res.body() = cluster_table(json::parse(json_doc, nullptr, false));
+  } else {
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = json_doc;
+  }
+  res.prepare_payload();
+  return res;
+}
+
 expected<verify_request> parse_verify_body(const std::string& body,
                                            const api_context& ctx) {
   auto doc = json::parse(body, nullptr, false);
@@ -173,11 +228,22 @@ std::variant<response, deferred> route(const request& req,
               {"inFlight", st.in_flight.load()}};
     return make_json(bhttp::status::ok, body, version, keep_alive);
   }
+  if (target == "/api/cluster") {
+    if (req.method() != bhttp::verb::get)
+      return method_not_allowed(req, "GET");
+    auto query = std::string_view{req.target().data(), req.target().size()};
+    deferred job;
+    job.kind = deferred::cluster;
+    job.as_text = query.find("format=text") != std::string_view::npos;
+    return job;
+  }
   std::optional<style> how;
   if (target == "/api/signature")
     how = ctx.default_style;
   else if (target == "/api/direct/signature")
     how = style::direct;
+  else if (target == "/api/orchestration/signature")
+    how = style::orchestration;
   if (!how) {
     return error_response(bhttp::status::not_found,
                           "no such resource: " + std::string{target},
@@ -189,7 +255,10 @@ std::variant<response, deferred> route(const request& req,
   if (!parsed)
     return error_response(to_status(parsed.error().code),
                           parsed.error().message, version, keep_alive);
-  return deferred{*how, std::move(*parsed)};
+  deferred job;
+  job.how = *how;
+  job.req = std::move(*parsed);
+  return job;
 }
 
 } // namespace duet::http

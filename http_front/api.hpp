@@ -32,10 +32,15 @@ struct api_context {
   style default_style;
 };
 
-/// A verification the session hands to the service.
+/// Work the session hands to the service before it can answer.
 struct deferred {
-  style how;
+  enum kind_t { verify, cluster };
+  kind_t kind = verify;
+  /// For `verify`: the style and the request.
+  style how = style::direct;
   verify_request req;
+  /// For `cluster`: answer as a text table instead of JSON.
+  bool as_text = false;
 };
 
 /// Returns a response at once, or a verification to run first.
@@ -50,6 +55,10 @@ expected<verify_request> parse_verify_body(const std::string& body,
 /// Renders the outcome of a verification.
 response render(const expected<verdict>& outcome, unsigned version,
                 bool keep_alive);
+
+/// Renders the cluster view (JSON from the service) as JSON or a table.
+response render_cluster(const std::string& json_doc, bool as_text,
+                        unsigned version, bool keep_alive);
 
 /// Renders `{"status":"error","data":{"message":...}}` with `status`.
 response error_response(bhttp::status status, const std::string& message,

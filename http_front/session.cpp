@@ -163,6 +163,19 @@ void session::handle(request req) {
   auto& job = std::get<deferred>(routed);
   auto version = req.version();
   auto keep_alive = req.keep_alive();
+  if (job.kind == deferred::cluster) {
+    shared_->ctx.service.cluster(
+      [self = shared_from_this(), seq, version, keep_alive,
+       as_text = job.as_text](std::string doc) mutable {
+        net::post(self->stream_.get_executor(),
+                  [self, seq, version, keep_alive, as_text,
+                   doc = std::move(doc)] {
+                    self->complete(seq, render_cluster(doc, as_text, version,
+                                                       keep_alive));
+                  });
+      });
+    return;
+  }
   shared_->ctx.service.verify(
     job.how, std::move(job.req),
     [self = shared_from_this(), seq, version,

@@ -1,5 +1,5 @@
 // duet-node: one process of a duet cluster. It runs the roles its config file
-// names (front, verifier) and stops cleanly on SIGINT or SIGTERM.
+// names (front, verifier, supervisor) and stops cleanly on SIGINT or SIGTERM.
 //
 //   duet-node --config-file=config/front.ini [--section.key=value ...]
 //   duet-node --help
@@ -15,6 +15,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -22,7 +23,8 @@
 #include "actors/crypto.hpp"
 #include "actors/front.hpp"
 #include "actors/log.hpp"
-#include "actors/verifier.hpp"
+#include "actors/node_agent.hpp"
+#include "actors/supervisor.hpp"
 #include "http_front/server.hpp"
 
 namespace {
@@ -30,6 +32,21 @@ namespace {
 int fail(int code, const std::string& what) {
   std::cerr << "duet-node: error: " << what << std::endl;
   return code;
+}
+
+// Publishes `handle` on the node's CAF port; returns the port or 0.
+template <class Handle>
+uint16_t publish(caf::actor_system& sys, const duet::node_options& node,
+                 const Handle& handle, std::string& error) {
+  auto port = sys.middleman().publish(handle, node.port, node.host.c_str(),
+                                      true);
+  if (!port) {
+    error = "node.port=" + std::to_string(node.port) + ": cannot publish on "
+            + node.host + ":" + std::to_string(node.port) + ": "
+            + sys.render(port.error());
+    return 0;
+  }
+  return *port;
 }
 
 } // namespace
@@ -62,34 +79,49 @@ int main(int argc, char** argv) {
 
   caf::actor_system sys{cfg};
   std::string ready = "duet-node " + opts.node.name + " ready:";
-  duet::verifier_actor verifier;
+  std::vector<caf::actor> actors;
+  auto stop_actors = [&] {
+    for (auto& x : actors)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  };
+  std::string error;
+  duet::verifier_node_actor agent;
   if (keys) {
-    verifier = sys.spawn(duet::verifier, keys, opts.node.name + "/verifier-0");
-    auto port = sys.middleman().publish(verifier, opts.node.port,
-                                        opts.node.host.c_str(), true);
-    if (!port) {
-      caf::anon_send_exit(verifier, caf::exit_reason::user_shutdown);
-      return fail(1, "node.port=" + std::to_string(opts.node.port)
-                       + ": cannot publish on " + opts.node.host + ":"
-                       + std::to_string(opts.node.port) + ": "
-                       + sys.render(port.error()));
+    agent = sys.spawn(duet::node_agent, keys, opts.node, opts.verifier);
+    actors.push_back(caf::actor_cast<caf::actor>(agent));
+    auto port = publish(sys, opts.node, agent, error);
+    if (port == 0) {
+      stop_actors();
+      return fail(1, error);
     }
-    ready += " caf=" + opts.node.host + ":" + std::to_string(*port);
-    duet::log::info("verifier published on ", opts.node.host, ":", *port,
-                    " with keys: ", keys->size());
+    caf::anon_send(agent, duet::reconnect_atom::value, port);
+    ready += " caf=" + opts.node.host + ":" + std::to_string(port);
+    duet::log::info("verifier node published on ", opts.node.host, ":", port,
+                    " with ", opts.verifier.instances, " instance(s) and ",
+                    keys->size(), " key(s)");
+  }
+  if (opts.has_role("supervisor")) {
+    auto sup = sys.spawn(duet::supervisor, opts.supervisor, opts.node.name);
+    actors.push_back(caf::actor_cast<caf::actor>(sup));
+    auto port = publish(sys, opts.node, sup, error);
+    if (port == 0) {
+      stop_actors();
+      return fail(1, error);
+    }
+    ready += " caf=" + opts.node.host + ":" + std::to_string(port);
+    duet::log::info("supervisor published on ", opts.node.host, ":", port);
   }
 
   std::shared_ptr<duet::front_service> front;
   std::unique_ptr<duet::http::server> http;
   if (opts.has_role("front")) {
-    front = duet::start_front(sys, opts.front);
+    front = duet::start_front(sys, opts.front, opts.node.name);
+    actors.push_back(front->router());
     http = std::make_unique<duet::http::server>(opts.front, opts.node.name,
                                                 *front);
     auto port = http->start();
     if (!port) {
-      caf::anon_send_exit(front->router(), caf::exit_reason::user_shutdown);
-      if (verifier)
-        caf::anon_send_exit(verifier, caf::exit_reason::user_shutdown);
+      stop_actors();
       return fail(1, port.error().message);
     }
     ready += " http=http://" + opts.front.http_host + ":"
@@ -105,9 +137,12 @@ int main(int argc, char** argv) {
   // Order matters: no new requests, then no actors, then the system goes.
   if (http)
     http->stop();
-  if (front)
-    caf::anon_send_exit(front->router(), caf::exit_reason::user_shutdown);
-  if (verifier)
-    caf::anon_send_exit(verifier, caf::exit_reason::user_shutdown);
+  if (agent) {
+    // Tell the supervisor this is a clean stop, not a failure (bounded).
+    caf::scoped_actor blocking{sys};
+    blocking->request(agent, std::chrono::seconds(1), duet::deregister_atom::value)
+      .receive([](bool) {}, [](const caf::error&) {});
+  }
+  stop_actors();
   return 0;
 }

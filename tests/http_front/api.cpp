@@ -19,6 +19,9 @@ struct no_service : verify_service {
   void verify(style, verify_request, callback) override {
     FAIL("route() must not call the service");
   }
+  void cluster(text_callback) override {
+    FAIL("route() must not call the service");
+  }
   const front_status& status() const noexcept override {
     return st;
   }

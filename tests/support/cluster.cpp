@@ -22,23 +22,35 @@ std::unique_ptr<process> start_node(const std::string& config,
   return std::make_unique<process>(std::move(argv), log_prefix);
 }
 
-cluster::cluster(size_t n, std::vector<std::string> front_extra)
-  : dir(make_temp_dir()) {
+cluster::cluster(cluster_options options)
+  : opts(std::move(options)), dir(make_temp_dir()) {
+  if (opts.supervisor) {
+    supervisor_port = free_port();
+    start_supervisor();
+  }
   std::string list = "[";
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < opts.verifiers; ++i) {
     verifier_ports.push_back(free_port());
     if (i > 0)
       list += ",";
     list += "\"127.0.0.1:" + std::to_string(verifier_ports.back()) + "\"";
   }
   list += "]";
-  verifiers.resize(n);
-  for (size_t i = 0; i < n; ++i)
+  verifiers.resize(opts.verifiers);
+  for (size_t i = 0; i < opts.verifiers; ++i)
     start_verifier(i);
   http_port = free_port();
   std::vector<std::string> args{"--front.http-port=" + std::to_string(http_port),
                                 "--front.verifiers=" + list};
-  for (auto& arg : front_extra)
+  if (opts.supervisor) {
+    args.push_back("--front.style=orchestration");
+    args.push_back("--front.supervisor=127.0.0.1:"
+                   + std::to_string(supervisor_port));
+  } else {
+    args.push_back("--front.style=direct");
+    args.push_back("--front.supervisor=\"\"");
+  }
+  for (auto& arg : opts.front_extra)
     args.push_back(arg);
   front = start_node("front.ini", std::move(args), dir + "/front");
 }
@@ -46,18 +58,48 @@ cluster::cluster(size_t n, std::vector<std::string> front_extra)
 cluster::~cluster() {
   front.reset();
   verifiers.clear();
+  supervisor.reset();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
 }
 
 void cluster::start_verifier(size_t i) {
-  // config/ has two verifier files; more verifiers reuse the second one.
-  auto file = "verifier-" + std::to_string(i == 0 ? 1 : 2) + ".ini";
-  verifiers[i] = start_node(
-    file,
-    {"--node.port=" + std::to_string(verifier_ports[i]),
-     "--node.name=verifier-" + std::to_string(i + 1)},
-    dir + "/verifier-" + std::to_string(i + 1));
+  // config/ has three verifier files; more verifiers reuse the last one.
+  auto file = "verifier-" + std::to_string(std::min<size_t>(i + 1, 3)) + ".ini";
+  std::vector<std::string> args{
+    "--node.port=" + std::to_string(verifier_ports[i]),
+    "--node.name=verifier-" + std::to_string(i + 1),
+    opts.supervisor
+      ? "--verifier.supervisor=127.0.0.1:" + std::to_string(supervisor_port)
+      : std::string{"--verifier.supervisor=\"\""}};
+  for (auto& arg : opts.verifier_extra)
+    args.push_back(arg);
+  verifiers[i] = start_node(file, std::move(args),
+                            dir + "/verifier-" + std::to_string(i + 1));
+}
+
+void cluster::start_supervisor() {
+  supervisor = start_node("supervisor.ini",
+                          {"--node.port=" + std::to_string(supervisor_port)},
+                          dir + "/supervisor");
+}
+
+nlohmann::json cluster::view() {
+  auto res = http_request(http_port, "GET", "/api/cluster", {}, 2000ms);
+  if (res.status != 200)
+    return nullptr;
+  return nlohmann::json::parse(res.body, nullptr, false);
+}
+
+nlohmann::json cluster::instance(const std::string& name) {
+  auto doc = view();
+  if (!doc.is_object())
+    return nullptr;
+  for (auto& n : doc["nodes"])
+    for (auto& x : n["instances"])
+      if (x["name"] == name)
+        return x;
+  return nullptr;
 }
 
 bool cluster::wait_verifiers_up(size_t n, std::chrono::milliseconds timeout) {

@@ -23,15 +23,34 @@ std::unique_ptr<process> start_node(const std::string& config,
                                     std::vector<std::string> extra,
                                     const std::string& log_prefix);
 
-/// A front and `n` verifier nodes (direct style).
+/// What a test cluster runs.
+struct cluster_options {
+  /// Verifier nodes (config/verifier-1.ini ... -3.ini).
+  size_t verifiers = 2;
+  /// Whether a supervisor runs; if so the front uses the orchestration
+  /// style, otherwise the direct style.
+  bool supervisor = false;
+  std::vector<std::string> front_extra;
+  std::vector<std::string> verifier_extra;
+};
+
+/// A front, verifier nodes and optionally a supervisor, on free ports.
 class cluster {
 public:
-  explicit cluster(size_t verifiers = 2,
-                   std::vector<std::string> front_extra = {});
+  explicit cluster(cluster_options opts = {});
   ~cluster();
 
   /// (Re)starts verifier `i` (0-based) on its port.
   void start_verifier(size_t i);
+
+  /// (Re)starts the supervisor on its port.
+  void start_supervisor();
+
+  /// The `/api/cluster` document of the front.
+  nlohmann::json view();
+
+  /// The supervisor's view of instance `name` (null if not listed).
+  nlohmann::json instance(const std::string& name);
 
   /// Waits until the front has `n` verifiers connected.
   bool wait_verifiers_up(size_t n, std::chrono::milliseconds timeout = 15s);
@@ -42,8 +61,11 @@ public:
   /// The `/healthz` document of the front.
   nlohmann::json health();
 
+  cluster_options opts;
   std::string dir;
   uint16_t http_port = 0;
+  uint16_t supervisor_port = 0;
+  std::unique_ptr<process> supervisor;
   std::vector<uint16_t> verifier_ports;
   std::unique_ptr<process> front;
   std::vector<std::unique_ptr<process>> verifiers;

@@ -1,0 +1,64 @@
+#include "actors/cluster_view.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace duet {
+
+namespace {
+
+using nlohmann::json;
+
+const pool_instance* find(const pool& p, const std::string& name) {
+  for (auto& x : p.instances)
+    if (x.name == name)
+      return &x;
+  return nullptr;
+}
+
+json instances_of(const pool& p) {
+  auto result = json::array();
+  for (auto& x : p.instances)
+    result.push_back({{"name", x.name},
+                      {"node", x.node},
+                      {"state", x.state},
+                      {"served", p.served(x.name)},
+                      {"inFlight", x.in_flight}});
+  return result;
+}
+
+} // namespace
+
+std::string render_cluster(const std::string& front, const front_options& opts,
+                           const registry* reg, bool fresh,
+                           const pool& orchestration, const pool& direct) {
+  json doc{{"front", front}, {"style", opts.style}, {"balance", opts.balance}};
+  if (opts.supervisor.empty())
+    doc["supervisor"] = nullptr;
+  else
+    doc["supervisor"] = {{"address", opts.supervisor}, {"reachable", fresh}};
+  auto nodes = json::array();
+  if (reg != nullptr) {
+    for (auto& n : reg->nodes) {
+      auto list = json::array();
+      for (auto& v : n.instances) {
+        auto x = find(orchestration, v.name);
+        list.push_back({{"name", v.name},
+                        {"state", v.state},
+                        {"restarts", v.restarts},
+                        {"heartbeatAgeMs", v.heartbeat_age_ms},
+                        {"served", orchestration.served(v.name)},
+                        {"inFlight", x ? x->in_flight : 0}});
+      }
+      nodes.push_back({{"name", n.name},
+                       {"address", n.address},
+                       {"state", n.state},
+                       {"instances", list}});
+    }
+  }
+  doc["nodes"] = nodes;
+  doc["orchestration"] = instances_of(orchestration);
+  doc["direct"] = instances_of(direct);
+  return doc.dump();
+}
+
+} // namespace duet

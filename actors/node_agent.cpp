@@ -1,0 +1,134 @@
+#include "actors/node_agent.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/log.hpp"
+#include "actors/verifier.hpp"
+
+namespace duet {
+
+instance_info node_agent_state::spawn(uint32_t slot) {
+  auto name = node.name + "/verifier-" + std::to_string(slot);
+  auto handle = self->spawn(verifier, keys, name, opts.fault_injection);
+  self->monitor(handle);
+  slots[slot] = handle;
+  return instance_info{std::move(name), slot, std::move(handle)};
+}
+
+std::vector<instance_info> node_agent_state::live() const {
+  std::vector<instance_info> result;
+  for (uint32_t i = 0; i < slots.size(); ++i)
+    if (slots[i])
+      result.push_back(
+        {node.name + "/verifier-" + std::to_string(i), i, slots[i]});
+  return result;
+}
+
+void node_agent_state::connect_supervisor() {
+  if (opts.supervisor.empty() || supervisor || connecting)
+    return;
+  std::string host;
+  uint16_t port = 0;
+  split_address(opts.supervisor, host, port);
+  connecting = true;
+  auto retry = [this] {
+    self->delayed_send(self, defaults::reconnect_interval,
+                       reconnect_atom::value, uint16_t{0});
+  };
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, defaults::connect_timeout, caf::connect_atom::value, host, port)
+    .then(
+      [this, retry](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                    const std::set<std::string>& ifs) {
+        connecting = false;
+        if (!ptr || ifs != self->system().message_types<supervisor_actor>()) {
+          log::warning(opts.supervisor, " does not publish a supervisor");
+          retry();
+          return;
+        }
+        supervisor = caf::actor_cast<supervisor_actor>(std::move(ptr));
+        self->monitor(supervisor);
+        register_node();
+      },
+      [this, retry](const caf::error& err) {
+        connecting = false;
+        log::debug("cannot reach supervisor ", opts.supervisor, ": ",
+                   self->system().render(err));
+        retry();
+      });
+}
+
+void node_agent_state::register_node() {
+  node_registration reg{node.name, node.host, node.port, self,
+                        static_cast<uint32_t>(slots.size()), live()};
+  self->request(supervisor, defaults::connect_timeout, register_atom::value,
+                std::move(reg))
+    .then(
+      [this](const std::string& name) {
+        log::info("registered with supervisor ", name, " at ",
+                  opts.supervisor);
+      },
+      [this](const caf::error& err) {
+        log::warning("registration with ", opts.supervisor, " failed: ",
+                     self->system().render(err));
+      });
+}
+
+void node_agent_state::on_down(const caf::down_msg& msg) {
+  if (supervisor && msg.source == supervisor.address()) {
+    log::warning("supervisor ", opts.supervisor,
+                 " is down; registering again when it returns");
+    supervisor = nullptr;
+    connect_supervisor();
+    return;
+  }
+  for (auto& slot : slots)
+    if (slot && slot.address() == msg.source) {
+      log::info("verifier instance down: ", self->system().render(msg.reason));
+      slot = nullptr;
+    }
+}
+
+verifier_node_actor::behavior_type
+node_agent(verifier_node_actor::stateful_pointer<node_agent_state> self,
+           std::shared_ptr<const crypto::keyring> keys, node_options node,
+           verifier_options opts) {
+  auto& st = self->state;
+  st.keys = std::move(keys);
+  st.node = std::move(node);
+  st.opts = std::move(opts);
+  st.slots.resize(st.opts.instances);
+  for (uint32_t i = 0; i < st.slots.size(); ++i)
+    st.spawn(i);
+  self->set_down_handler(
+    [self](caf::down_msg& msg) { self->state.on_down(msg); });
+  return {
+    [self](caf::get_atom) { return self->state.live(); },
+    [self](respawn_atom, uint32_t slot) -> caf::result<instance_info> {
+      auto& st = self->state;
+      if (slot >= st.slots.size())
+        return to_caf_error({ec::bad_request, "no such slot"});
+      if (st.slots[slot])
+        return instance_info{st.node.name + "/verifier-" + std::to_string(slot),
+                             slot, st.slots[slot]};
+      log::info("restarting verifier-", slot, " on request of the supervisor");
+      return st.spawn(slot);
+    },
+    [self](deregister_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!st.supervisor)
+        return true;
+      return self->delegate(st.supervisor, deregister_atom::value,
+                            st.node.name);
+    },
+    [self](reconnect_atom, uint16_t port) {
+      if (port != 0)
+        self->state.node.port = port;
+      self->state.connect_supervisor();
+    },
+  };
+}
+
+} // namespace duet

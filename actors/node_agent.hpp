@@ -1,0 +1,59 @@
+#pragma once
+
+// The agent of a verifier node: owns the node's verifier instances, spawns
+// them (at start and when the supervisor asks after a crash) and keeps the
+// node registered with the supervisor across supervisor restarts.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/crypto.hpp"
+#include "actors/fwd.hpp"
+#include "actors/options.hpp"
+
+namespace duet {
+
+/// State of a verifier node's agent.
+struct node_agent_state {
+  static inline const char* name = "node-agent";
+
+  explicit node_agent_state(
+    verifier_node_actor::stateful_pointer<node_agent_state> ptr)
+    : self(ptr) {
+    // nop
+  }
+
+  verifier_node_actor::stateful_pointer<node_agent_state> self;
+  std::shared_ptr<const crypto::keyring> keys;
+  node_options node;
+  verifier_options opts;
+  /// One entry per slot; invalid while the slot's instance is dead.
+  std::vector<verifier_actor> slots;
+  supervisor_actor supervisor;
+  bool connecting = false;
+
+  /// Spawns the instance of `slot` and monitors it.
+  instance_info spawn(uint32_t slot);
+
+  /// Returns the live instances.
+  std::vector<instance_info> live() const;
+
+  /// Connects to the supervisor (if any) and registers.
+  void connect_supervisor();
+
+  /// Sends this node's registration to the supervisor.
+  void register_node();
+
+  /// Handles the death of an instance or of the supervisor.
+  void on_down(const caf::down_msg& msg);
+};
+
+/// Returns the behavior of a verifier node's agent. It registers with the
+/// supervisor once main tells it its port: `(reconnect_atom, port)`.
+verifier_node_actor::behavior_type
+node_agent(verifier_node_actor::stateful_pointer<node_agent_state> self,
+           std::shared_ptr<const crypto::keyring> keys, node_options node,
+           verifier_options opts);
+
+} // namespace duet

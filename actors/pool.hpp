@@ -1,0 +1,76 @@
+#pragma once
+
+// The front's view of the verifier instances of one style: which nodes it
+// knows, which instances are usable, and how the next one is picked.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/fwd.hpp"
+
+namespace duet {
+
+/// A verifier instance as the front uses it.
+struct pool_instance {
+  std::string name;
+  /// Address of the node the instance runs on.
+  std::string node;
+  verifier_actor handle;
+  /// "up" or "suspect" are usable; the supervisor may report others.
+  std::string state = "up";
+  uint32_t in_flight = 0;
+};
+
+/// A verifier node the front connects to.
+struct pool_node {
+  std::string address;
+  std::string host;
+  uint16_t port = 0;
+  verifier_node_actor agent;
+  bool connecting = false;
+  /// Configured (direct style): reconnect forever. Otherwise the node is
+  /// dropped once it is neither connected nor in the supervisor's registry.
+  bool configured = false;
+};
+
+/// The instances of one style and the balancing between them.
+class pool {
+public:
+  /// Picks instances in turn, or by fewest requests in flight.
+  explicit pool(bool least_loaded = false) : least_loaded_(least_loaded) {
+    // nop
+  }
+
+  /// Returns the instance named `name`, if any.
+  pool_instance* find(const std::string& name);
+
+  /// Returns the node at `address`, if any.
+  pool_node* node(const std::string& address);
+
+  /// Adds a node (no-op if known) and returns it.
+  pool_node& add_node(const std::string& address, bool configured);
+
+  /// Picks a usable instance, preferring one not named `avoid`; prefers
+  /// "up" over "suspect".
+  pool_instance* pick(const std::string& avoid);
+
+  /// Returns the number of nodes with at least one usable instance.
+  size_t nodes_up() const;
+
+  /// Returns the requests `name` answered, across its restarts.
+  uint64_t served(const std::string& name) const;
+
+  std::vector<pool_node> nodes;
+  std::vector<pool_instance> instances;
+  /// Requests answered per instance name; kept when an instance goes away.
+  std::map<std::string, uint64_t> served_by;
+
+private:
+  bool least_loaded_;
+  size_t next_ = 0;
+};
+
+} // namespace duet

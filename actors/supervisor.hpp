@@ -1,0 +1,87 @@
+#pragma once
+
+// The supervisor role: the registry of verifier nodes (what Zookeeper did for
+// the seed), their failure detector (pings on top of CAF's heartbeats), and
+// an OTP-style restarter of crashed verifier instances.
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/fwd.hpp"
+#include "actors/options.hpp"
+
+namespace duet {
+
+/// State of the supervisor actor.
+struct supervisor_state {
+  using clock_type = std::chrono::steady_clock;
+
+  /// One verifier instance slot of a node.
+  struct slot_entry {
+    std::string name;
+    /// Invalid while the instance is dead.
+    verifier_actor handle;
+    std::string state = "down";
+    uint32_t restarts = 0;
+    /// Crash times within the restart period.
+    std::deque<clock_type::time_point> crashes;
+    clock_type::time_point last_seen;
+  };
+
+  /// One registered verifier node.
+  struct node_entry {
+    std::string name;
+    std::string address;
+    verifier_node_actor agent;
+    std::string state = "down";
+    std::vector<slot_entry> slots;
+  };
+
+  static inline const char* name = "supervisor";
+
+  explicit supervisor_state(
+    supervisor_actor::stateful_pointer<supervisor_state> ptr)
+    : self(ptr) {
+    // nop
+  }
+
+  supervisor_actor::stateful_pointer<supervisor_state> self;
+  supervisor_options opts;
+  std::string node_name;
+  std::map<std::string, node_entry> nodes;
+  std::vector<caf::actor> subscribers;
+
+  /// Adds or replaces a node and its instances.
+  std::string register_node(node_registration& reg);
+
+  /// Forgets a node that stops cleanly.
+  bool deregister(const std::string& name);
+
+  /// Returns the registry with current heartbeat ages.
+  registry snapshot() const;
+
+  /// Pushes the registry to every subscribed front.
+  void publish();
+
+  /// Pings every live instance and ages the silent ones.
+  void tick();
+
+  /// Reacts to the death of an agent, an instance or a subscriber.
+  void on_down(const caf::down_msg& msg);
+
+  /// Applies the restart policy to a crashed instance.
+  void crashed(node_entry& node, uint32_t slot);
+
+  /// Asks the node's agent to spawn instance `slot` again.
+  void respawn(const std::string& node, uint32_t slot);
+};
+
+/// Returns the behavior of the supervisor of node `node_name`.
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+           supervisor_options opts, std::string node_name);
+
+} // namespace duet

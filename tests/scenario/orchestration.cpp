@@ -1,0 +1,245 @@
+// Scenario: front + supervisor + 3 verifier nodes, orchestration style.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <thread>
+
+#include "support/cluster.hpp"
+
+using namespace duet::test;
+using nlohmann::json;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+long ms_since(clock_type::time_point t0) {
+  return static_cast<long>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now()
+                                                          - t0)
+      .count());
+}
+
+cluster_options orchestrated(std::vector<std::string> verifier_extra = {},
+                             std::vector<std::string> front_extra = {}) {
+  cluster_options opts;
+  opts.verifiers = 3;
+  opts.supervisor = true;
+  opts.verifier_extra = std::move(verifier_extra);
+  opts.front_extra = std::move(front_extra);
+  return opts;
+}
+
+json seed_body() {
+  static seed_vector seed;
+  return {{"textFile", "arquivo.txt"}, {"hexSignature", seed.signature}};
+}
+
+// Whether the front's orchestration pool uses `name` (state up).
+bool in_rotation(cluster& c, const std::string& name) {
+  auto doc = c.view();
+  if (!doc.is_object())
+    return false;
+  for (auto& x : doc["orchestration"])
+    if (x["name"] == name && x["state"] == "up")
+      return true;
+  return false;
+}
+
+std::string state_of(cluster& c, const std::string& name) {
+  auto x = c.instance(name);
+  return x.is_object() ? x["state"].get<std::string>() : "";
+}
+
+uint64_t served_of(cluster& c, const std::string& name) {
+  auto x = c.instance(name);
+  return x.is_object() ? x["served"].get<uint64_t>() : 0;
+}
+
+const std::string v1 = "verifier-1/verifier-0";
+const std::string v2 = "verifier-2/verifier-0";
+const std::string v3 = "verifier-3/verifier-0";
+
+} // namespace
+
+TEST_SUITE("scenario.orchestration") {
+
+TEST_CASE("300 requests are spread evenly over 3 instances") {
+  cluster c{orchestrated({}, {"--node.log-level=debug"})};
+  REQUIRE_MESSAGE(c.wait_verifiers_up(3), c.front->err());
+  size_t ok = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto res = c.post("/api/orchestration/signature", seed_body());
+    if (res.status == 200 && json::parse(res.body)["verified"] == true)
+      ++ok;
+  }
+  CHECK(ok == 300);
+  for (auto& name : {v1, v2, v3}) {
+    auto served = served_of(c, name);
+    CAPTURE(name);
+    CHECK(served >= 95);
+    CHECK(served <= 105);
+  }
+  CHECK(c.front->err().find("Service instance: " + v2) != std::string::npos);
+  auto table = http_request(c.http_port, "GET", "/api/cluster?format=text");
+  CHECK(table.status == 200);
+  CHECK(table.body.find(v3) != std::string::npos);
+}
+
+TEST_CASE("least-loaded balancing uses every instance") {
+  cluster c{orchestrated({}, {"--front.balance=\"least-loaded\""})};
+  REQUIRE(c.wait_verifiers_up(3));
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&] {
+      for (int i = 0; i < 50; ++i)
+        if (c.post("/api/signature", seed_body()).status == 200)
+          ++ok;
+    });
+  for (auto& t : clients)
+    t.join();
+  CHECK(ok == 200);
+  for (auto& name : {v1, v2, v3})
+    CHECK(served_of(c, name) > 0);
+}
+
+TEST_CASE("a verifier node killed under load is invisible to clients") {
+  cluster c{orchestrated()};
+  REQUIRE(c.wait_verifiers_up(3));
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&] {
+      while (!stop)
+        if (c.post("/api/signature", seed_body()).status == 200)
+          ++ok;
+        else
+          ++failed;
+    });
+  std::this_thread::sleep_for(500ms);
+  auto before = ok.load();
+  c.verifiers[1]->signal(SIGKILL);
+  auto t0 = clock_type::now();
+  CHECK(wait_until([&] { return !in_rotation(c, v2); }, 2000ms));
+  auto left_after = ms_since(t0);
+  std::this_thread::sleep_for(1000ms);
+  stop = true;
+  for (auto& t : clients)
+    t.join();
+  MESSAGE("left the rotation after ", left_after, " ms; ", ok.load(),
+          " requests ok");
+  CHECK(left_after <= 100);
+  CHECK(failed == 0);
+  CHECK(ok > before);
+  CHECK(wait_until([&] { return state_of(c, v2) == "down"; }, 2000ms));
+}
+
+TEST_CASE("a frozen verifier node is marked down and gets nothing") {
+  cluster c{orchestrated()};
+  REQUIRE(c.wait_verifiers_up(3));
+  c.verifiers[2]->signal(SIGSTOP);
+  auto t0 = clock_type::now();
+  REQUIRE(wait_until([&] { return state_of(c, v3) == "down"; }, 3000ms));
+  auto down_after = ms_since(t0);
+  MESSAGE("marked down after ", down_after, " ms");
+  CHECK(down_after <= 1500);
+  auto served = served_of(c, v3);
+  for (int i = 0; i < 30; ++i)
+    CHECK(c.post("/api/signature", seed_body()).status == 200);
+  CHECK(served_of(c, v3) == served);
+
+  c.verifiers[2]->signal(SIGCONT);
+  REQUIRE(wait_until([&] { return in_rotation(c, v3); }, 10000ms));
+  for (int i = 0; i < 30; ++i)
+    CHECK(c.post("/api/signature", seed_body()).status == 200);
+  CHECK(served_of(c, v3) > served);
+}
+
+TEST_CASE("a crashed verifier is restarted, then failed past the limit") {
+  cluster c{orchestrated({"--verifier.fault-injection=true"})};
+  REQUIRE(c.wait_verifiers_up(3));
+  json crash{{"text", "x"}, {"hexSignature", "00"}, {"keyId", "!crash@" + v1}};
+  // Requests go round robin; retry until the target gets one.
+  auto crash_it = [&] {
+    for (int i = 0; i < 10; ++i) {
+      auto res = c.post("/api/signature", crash);
+      if (res.body.find(v1 + " crashed on purpose") != std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  for (uint32_t n = 1; n <= 3; ++n) {
+    CAPTURE(n);
+    REQUIRE(wait_until([&] { return in_rotation(c, v1); }, 5000ms));
+    REQUIRE(crash_it());
+    auto t0 = clock_type::now();
+    REQUIRE(wait_until(
+      [&] {
+        auto x = c.instance(v1);
+        return x.is_object() && x["restarts"] == n && x["state"] == "up";
+      },
+      3000ms));
+    auto restarted_after = ms_since(t0);
+    MESSAGE("restart ", n, " after ", restarted_after, " ms");
+    CHECK(restarted_after <= 1000);
+  }
+  REQUIRE(wait_until([&] { return in_rotation(c, v1); }, 5000ms));
+  REQUIRE(crash_it());
+  CHECK(wait_until([&] { return state_of(c, v1) == "failed"; }, 3000ms));
+  CHECK(c.instance(v1)["restarts"] == 3);
+  for (int i = 0; i < 6; ++i)
+    CHECK(c.post("/api/signature", seed_body()).status == 200);
+  CHECK(c.supervisor->err().find(v1 + " failed") != std::string::npos);
+}
+
+TEST_CASE("fault injection is refused unless the node enables it") {
+  cluster c{orchestrated()};
+  REQUIRE(c.wait_verifiers_up(3));
+  auto res = c.post("/api/signature",
+                    {{"text", "x"}, {"hexSignature", "00"}, {"keyId", "!crash"}});
+  CHECK(res.status == 400);
+  CHECK(res.body.find("fault injection is off") != std::string::npos);
+  for (auto& name : {v1, v2, v3})
+    CHECK(state_of(c, name) == "up");
+}
+
+TEST_CASE("without the supervisor fronts keep serving; it rebuilds") {
+  cluster c{orchestrated()};
+  REQUIRE(c.wait_verifiers_up(3));
+  c.supervisor->signal(SIGKILL);
+  REQUIRE(c.supervisor->wait(5000ms) >= 0);
+  std::map<std::string, int> by;
+  for (int i = 0; i < 30; ++i) {
+    auto res = c.post("/api/signature", seed_body());
+    CHECK(res.status == 200);
+    by[json::parse(res.body, nullptr, false).value("verifier", "")]++;
+  }
+  CHECK(by[v1] == 10);
+  CHECK(by[v2] == 10);
+  CHECK(by[v3] == 10);
+  CHECK(c.view()["supervisor"]["reachable"] == false);
+
+  c.start_supervisor();
+  CHECK(wait_until(
+    [&] {
+      auto doc = c.view();
+      if (!doc.is_object() || doc["supervisor"]["reachable"] != true
+          || doc["nodes"].size() != 3)
+        return false;
+      for (auto& n : doc["nodes"])
+        if (n["state"] != "up")
+          return false;
+      return true;
+    },
+    10000ms));
+  for (int i = 0; i < 9; ++i)
+    CHECK(c.post("/api/signature", seed_body()).status == 200);
+}
+
+} // TEST_SUITE
