@@ -2,12 +2,21 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/log.hpp"
 #include "actors/verifier.hpp"
 
 namespace duet {
+
+node_agent_state::~node_agent_state() {
+  // The instances are not linked (a crash must not take the agent down), so
+  // the agent stops them when it goes.
+  for (auto& slot : slots)
+    if (slot)
+      caf::anon_send_exit(slot, caf::exit_reason::user_shutdown);
+}
 
 instance_info node_agent_state::spawn(uint32_t slot) {
   auto name = node.name + "/verifier-" + std::to_string(slot);

@@ -24,6 +24,8 @@ struct node_agent_state {
     // nop
   }
 
+  ~node_agent_state();
+
   verifier_node_actor::stateful_pointer<node_agent_state> self;
   std::shared_ptr<const crypto::keyring> keys;
   node_options node;

@@ -209,7 +209,7 @@ TEST_CASE("fault injection is refused unless the node enables it") {
     CHECK(state_of(c, name) == "up");
 }
 
-TEST_CASE("without the supervisor fronts keep serving; it rebuilds") {
+TEST_CASE("fronts serve without the supervisor, which rebuilds on return") {
   cluster c{orchestrated()};
   REQUIRE(c.wait_verifiers_up(3));
   c.supervisor->signal(SIGKILL);

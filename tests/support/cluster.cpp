@@ -1,5 +1,6 @@
 #include "support/cluster.hpp"
 
+#include <csignal>
 #include <filesystem>
 
 namespace duet::test {
@@ -56,6 +57,13 @@ cluster::cluster(cluster_options options)
 }
 
 cluster::~cluster() {
+  // Stop every node at once; each may take a moment to shut down.
+  for (auto* p : {front.get(), supervisor.get()})
+    if (p != nullptr)
+      p->signal(SIGTERM);
+  for (auto& v : verifiers)
+    if (v)
+      v->signal(SIGTERM);
   front.reset();
   verifiers.clear();
   supervisor.reset();

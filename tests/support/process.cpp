@@ -41,7 +41,7 @@ process::process(std::vector<std::string> argv, std::string log_prefix)
 }
 
 process::~process() {
-  stop(2000ms);
+  stop(5000ms);
 }
 
 void process::signal(int sig) {
