@@ -8,13 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-const pool_instance* find(const pool& p, const std::string& name) {
-  for (auto& x : p.instances)
-    if (x.name == name)
-      return &x;
-  return nullptr;
-}
-
 json instances_of(const pool& p) {
   auto result = json::array();
   for (auto& x : p.instances)
@@ -30,7 +23,8 @@ json instances_of(const pool& p) {
 
 std::string render_cluster(const std::string& front, const front_options& opts,
                            const registry* reg, bool fresh,
-                           const pool& orchestration, const pool& direct) {
+                           const pool& orchestration, const pool& direct,
+                           const std::string& choreography) {
   json doc{{"front", front}, {"style", opts.style}, {"balance", opts.balance}};
   if (opts.supervisor.empty())
     doc["supervisor"] = nullptr;
@@ -41,7 +35,7 @@ std::string render_cluster(const std::string& front, const front_options& opts,
     for (auto& n : reg->nodes) {
       auto list = json::array();
       for (auto& v : n.instances) {
-        auto x = find(orchestration, v.name);
+        auto x = orchestration.find(v.name);
         list.push_back({{"name", v.name},
                         {"state", v.state},
                         {"restarts", v.restarts},
@@ -58,6 +52,9 @@ std::string render_cluster(const std::string& front, const front_options& opts,
   doc["nodes"] = nodes;
   doc["orchestration"] = instances_of(orchestration);
   doc["direct"] = instances_of(direct);
+  doc["choreography"] = choreography.empty()
+                          ? json(nullptr)
+                          : json::parse(choreography, nullptr, false);
   return doc.dump();
 }
 

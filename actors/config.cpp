@@ -18,14 +18,15 @@ namespace duet {
 
 namespace {
 
-const std::set<std::string> known_roles{"front", "verifier", "supervisor"};
+const std::set<std::string> known_roles{"front", "verifier", "supervisor",
+                                        "hub"};
 const std::set<std::string> balances{"round-robin", "least-loaded"};
 const std::set<std::string> log_levels{"error", "warning", "info", "debug"};
 
 // Sections whose keys `--help` lists, plus the CAF keys duet sets; CAF's
 // other keys are accepted but rarely needed.
 const std::set<std::string> help_sections{"node", "front", "verifier",
-                                          "supervisor"};
+                                          "supervisor", "choreography"};
 const std::set<std::string> help_keys{"middleman.heartbeat-interval",
                                       "middleman.connection-timeout"};
 
@@ -154,6 +155,23 @@ node_config::node_config() {
     .add(s.restart_period, "restart-period", "window of restart-intensity")
     .add(s.restart_backoff, "restart-backoff", "first restart delay")
     .add(s.restart_backoff_max, "restart-backoff-max", "largest delay");
+  auto& c = opts.choreography;
+  opt_group{custom_options_, "choreography"}
+    .add(c.hub, "hub", "hub node with the task and result groups: "
+                       "\"host:port\" (empty: choreography off)")
+    .add(c.max_pending, "max-pending", "front: pending tasks before 503")
+    .add(c.redeliver_after, "redeliver-after",
+         "front: publish a task again after this long without result")
+    .add(c.task_timeout, "task-timeout",
+         "front: a task without result this long ends failed")
+    .add(c.keep_results, "keep-results", "front: finished tasks kept")
+    .add(c.keep_for, "keep-for", "front: how long finished tasks are kept")
+    .add(c.beat_interval, "beat-interval", "verifier: heartbeat period")
+    .add(c.member_timeout, "member-timeout",
+         "verifier: silence after which a member's tasks are taken over")
+    .add(c.warm_up, "warm-up", "verifier: time to learn members first")
+    .add(c.lookup_timeout, "lookup-timeout",
+         "give up a group lookup after this long and retry");
 }
 
 expected<bool> node_config::check_value(const std::string& key,
@@ -285,10 +303,29 @@ expected<bool> node_config::validate() {
   for (auto& role : n.roles)
     if (known_roles.count(role) == 0)
       return bad(file, "node.roles: unknown role '" + role
-                         + "' (known: front, verifier, supervisor)");
-  if (opts.has_role("verifier") && opts.has_role("supervisor"))
-    return bad(file, "node.roles: a node publishes one actor on node.port; "
-                     "run verifier and supervisor as separate nodes");
+                         + "' (known: front, verifier, supervisor, hub)");
+  auto publishers = opts.has_role("verifier") + opts.has_role("supervisor")
+                    + opts.has_role("hub");
+  if (publishers > 1)
+    return bad(file, "node.roles: verifier, supervisor and hub each publish "
+                     "on node.port; run them as separate nodes");
+  auto& c = opts.choreography;
+  if (!c.hub.empty() && !parse_host_port(c.hub))
+    return bad(file, "choreography.hub=\"" + c.hub
+                       + "\": not host:port with a port in 1..65535");
+  {
+    using namespace std::chrono_literals;
+    if (c.redeliver_after <= 0s || c.task_timeout <= 0s || c.keep_for <= 0s
+        || c.beat_interval <= 0s || c.member_timeout <= 0s
+        || c.lookup_timeout <= 0s || c.warm_up < 0s)
+      return bad(file, "choreography: durations must be positive");
+    if (c.max_pending < 1 || c.keep_results < 1)
+      return bad(file, "choreography.max-pending and keep-results must be "
+                       "at least 1");
+    if (c.member_timeout <= c.beat_interval)
+      return bad(file, "choreography.member-timeout must exceed "
+                       "beat-interval");
+  }
   if (log_levels.count(n.log_level) == 0)
     return bad(file, "node.log-level=\"" + n.log_level
                        + "\": expected error, warning, info or debug");
@@ -324,7 +361,7 @@ expected<bool> node_config::validate() {
     if (!how)
       return bad(file, "front.style=\"" + f.style
                          + "\": unknown style (available: direct, "
-                           "orchestration)");
+                           "orchestration, choreography)");
     if (f.verifiers.empty() && *how == style::direct)
       return bad(file, "front.verifiers is required for the direct style, "
                        "e.g. verifiers=[\"127.0.0.1:4101\"]");
@@ -335,6 +372,9 @@ expected<bool> node_config::validate() {
     if (f.supervisor.empty() && *how == style::orchestration)
       return bad(file, "front.supervisor is required for the orchestration "
                        "style, e.g. supervisor=\"127.0.0.1:4100\"");
+    if (c.hub.empty() && *how == style::choreography)
+      return bad(file, "choreography.hub is required for the choreography "
+                       "style, e.g. hub=\"127.0.0.1:4200\"");
     if (!f.supervisor.empty() && !parse_host_port(f.supervisor))
       return bad(file, "front.supervisor=\"" + f.supervisor
                          + "\": not host:port with a port in 1..65535");

@@ -16,6 +16,7 @@
 #include "actors/fwd.hpp"
 #include "actors/log.hpp"
 #include "actors/pool.hpp"
+#include "actors/task_desk.hpp"
 
 namespace duet {
 
@@ -46,6 +47,7 @@ struct router_state {
   front_options opts;
   std::string node_name;
   std::shared_ptr<front_status> status;
+  caf::actor desk;
   style default_style = style::direct;
   std::array<pool, 2> pools;
   supervisor_actor supervisor;
@@ -218,8 +220,12 @@ struct router_state {
   }
 
   void update_status() {
-    status->verifiers_up = pool_of(default_style).nodes_up();
-    status->verifiers_known = pool_of(default_style).nodes.size();
+    // The choreography style has no pool: the front does not know its
+    // verifiers. Report the pool of the style requests use otherwise.
+    auto how = default_style == style::choreography ? style::orchestration
+                                                    : default_style;
+    status->verifiers_up = pool_of(how).nodes_up();
+    status->verifiers_known = pool_of(how).nodes.size();
   }
 
   // -- supervisor ---------------------------------------------------------------
@@ -391,21 +397,33 @@ struct router_state {
 
   void cluster(cluster_query& q) {
     auto reply = [this, done = std::move(q.done)](const registry* reg,
-                                                  bool fresh) {
+                                                  bool fresh,
+                                                  const std::string& choreo) {
       done(render_cluster(node_name, opts, reg, fresh,
                           pool_of(style::orchestration),
-                          pool_of(style::direct)));
+                          pool_of(style::direct), choreo));
     };
-    if (!supervisor) {
-      reply(last_registry ? &*last_registry : nullptr, false);
+    // Gathers the task desk's counters, then the supervisor's registry.
+    auto with_registry = [this, reply](std::string choreo) {
+      if (!supervisor) {
+        reply(last_registry ? &*last_registry : nullptr, false, choreo);
+        return;
+      }
+      self->request(supervisor, std::chrono::milliseconds(500),
+                    caf::get_atom::value)
+        .then([reply, choreo](registry& reg) { reply(&reg, true, choreo); },
+              [this, reply, choreo](const caf::error&) {
+                reply(last_registry ? &*last_registry : nullptr, false,
+                      choreo);
+              });
+    };
+    if (!desk) {
+      with_registry({});
       return;
     }
-    self->request(supervisor, std::chrono::milliseconds(500),
-                  caf::get_atom::value)
-      .then([reply](registry& reg) { reply(&reg, true); },
-            [this, reply](const caf::error&) {
-              reply(last_registry ? &*last_registry : nullptr, false);
-            });
+    self->request(desk, std::chrono::milliseconds(500), cluster_atom::value)
+      .then([with_registry](std::string& doc) { with_registry(doc); },
+            [with_registry](const caf::error&) { with_registry({}); });
   }
 
   ~router_state() {
@@ -416,8 +434,9 @@ struct router_state {
 
 caf::behavior router(caf::stateful_actor<router_state>* self,
                      front_options opts, std::string node_name,
-                     std::shared_ptr<front_status> st) {
+                     std::shared_ptr<front_status> st, caf::actor desk) {
   auto& s = self->state;
+  s.desk = std::move(desk);
   s.opts = std::move(opts);
   s.node_name = std::move(node_name);
   s.status = std::move(st);
@@ -459,10 +478,31 @@ caf::behavior router(caf::stateful_actor<router_state>* self,
 
 } // namespace
 
-front_service::front_service(caf::actor router,
+front_service::front_service(caf::actor router, caf::actor desk,
                              std::shared_ptr<front_status> status)
-  : router_(std::move(router)), status_(std::move(status)) {
+  : router_(std::move(router)),
+    desk_(std::move(desk)),
+    status_(std::move(status)) {
   // nop
+}
+
+void front_service::submit(verify_request req, submit_callback done) {
+  if (!desk_) {
+    done(failure{ec::no_verifier, "the choreography style is not configured "
+                                  "on this front (set choreography.hub)"});
+    return;
+  }
+  caf::anon_send(desk_, submit_atom::value,
+                 task_submission{std::move(req), std::move(done)});
+}
+
+void front_service::task(std::string id, task_callback done) {
+  if (!desk_) {
+    done(std::nullopt);
+    return;
+  }
+  caf::anon_send(desk_, task_atom::value,
+                 task_query{std::move(id), std::move(done)});
 }
 
 void front_service::verify(style how, verify_request req, callback done) {
@@ -478,12 +518,16 @@ const front_status& front_service::status() const noexcept {
   return *status_;
 }
 
-std::shared_ptr<front_service> start_front(caf::actor_system& sys,
-                                           const front_options& opts,
-                                           const std::string& node_name) {
+std::shared_ptr<front_service>
+start_front(caf::actor_system& sys, const front_options& opts,
+            const choreography_options& choreo, const std::string& node_name) {
   auto status = std::make_shared<front_status>();
-  auto handle = sys.spawn(router, opts, node_name, status);
-  return std::make_shared<front_service>(std::move(handle), std::move(status));
+  caf::actor desk;
+  if (!choreo.hub.empty())
+    desk = start_task_desk(sys, node_name, choreo);
+  auto handle = sys.spawn(router, opts, node_name, status, desk);
+  return std::make_shared<front_service>(std::move(handle), std::move(desk),
+                                         std::move(status));
 }
 
 } // namespace duet

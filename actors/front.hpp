@@ -18,9 +18,14 @@ namespace duet {
 /// The `verify_service` backed by the front's router actor.
 class front_service : public verify_service {
 public:
-  front_service(caf::actor router, std::shared_ptr<front_status> status);
+  front_service(caf::actor router, caf::actor desk,
+                std::shared_ptr<front_status> status);
 
   void verify(style how, verify_request req, callback done) override;
+
+  void submit(verify_request req, submit_callback done) override;
+
+  void task(std::string id, task_callback done) override;
 
   void cluster(text_callback done) override;
 
@@ -31,15 +36,21 @@ public:
     return router_;
   }
 
+  /// The task desk of the choreography style (invalid if not configured).
+  const caf::actor& desk() const noexcept {
+    return desk_;
+  }
+
 private:
   caf::actor router_;
+  caf::actor desk_;
   std::shared_ptr<front_status> status_;
 };
 
 /// Spawns the router, which starts connecting to `opts.verifiers` and to
-/// `opts.supervisor` at once.
-std::shared_ptr<front_service> start_front(caf::actor_system& sys,
-                                           const front_options& opts,
-                                           const std::string& node_name);
+/// `opts.supervisor` at once, and the task desk if `choreo.hub` is set.
+std::shared_ptr<front_service>
+start_front(caf::actor_system& sys, const front_options& opts,
+            const choreography_options& choreo, const std::string& node_name);
 
 } // namespace duet

@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
+#include <caf/group.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
@@ -35,6 +36,13 @@ using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using task_atom = caf::atom_constant<caf::atom("task")>;
+using take_atom = caf::atom_constant<caf::atom("take")>;
+using result_atom = caf::atom_constant<caf::atom("result")>;
+using beat_atom = caf::atom_constant<caf::atom("beat")>;
+using group_atom = caf::atom_constant<caf::atom("group")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 
 } // namespace duet
 
@@ -64,6 +72,71 @@ struct front_job {
 struct cluster_query {
   verify_service::text_callback done;
 };
+
+/// A choreography task submitted by the HTTP side (local only).
+struct task_submission {
+  verify_request req;
+  verify_service::submit_callback done;
+};
+
+/// A query for one task, or (empty id) for the oldest unread result (local
+/// only).
+struct task_query {
+  std::string id;
+  verify_service::task_callback done;
+};
+
+/// The outcome of a guarded remote group lookup (local only).
+struct group_lookup {
+  /// The group's name, e.g. "duet-tasks".
+  std::string name;
+  /// Invalid if the lookup failed or timed out.
+  caf::group grp;
+  std::string error;
+};
+
+// -- choreography messages (broadcast through CAF groups) --------------------
+
+/// A task on the task group.
+struct choreo_task {
+  std::string id;
+  /// 1 for the first publication, +1 per redelivery.
+  uint32_t attempt = 1;
+  verify_request req;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, choreo_task& x) {
+  return f(caf::meta::type_name("choreo_task"), x.id, x.attempt, x.req);
+}
+
+/// A result on the result group.
+struct choreo_result {
+  std::string id;
+  /// False if the verification failed with an error (`message` says why).
+  bool ok = false;
+  bool verified = false;
+  /// Instance that verified, `<node>/verifier-<n>`.
+  std::string verifier;
+  std::string message;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, choreo_result& x) {
+  return f(caf::meta::type_name("choreo_result"), x.id, x.ok, x.verified,
+           x.verifier, x.message);
+}
+
+/// A verifier's heartbeat on the task group; `leaving` on a clean stop.
+struct member_beat {
+  std::string member;
+  bool leaving = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_beat& x) {
+  return f(caf::meta::type_name("member_beat"), x.member, x.leaving);
+}
 
 // -- typed interfaces and the types they carry --------------------------------
 
@@ -181,6 +254,9 @@ using supervisor_actor = caf::typed_actor<
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::front_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::cluster_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::task_submission)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::task_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::group_lookup)
 
 CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
 
@@ -192,6 +268,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(duet, (duet::instance_view))
   CAF_ADD_TYPE_ID(duet, (duet::node_view))
   CAF_ADD_TYPE_ID(duet, (duet::registry))
+  CAF_ADD_TYPE_ID(duet, (duet::choreo_task))
+  CAF_ADD_TYPE_ID(duet, (duet::choreo_result))
+  CAF_ADD_TYPE_ID(duet, (duet::member_beat))
 
 CAF_END_TYPE_ID_BLOCK(duet)
 

@@ -44,6 +44,15 @@ constexpr size_t restart_intensity = 3;
 constexpr std::chrono::nanoseconds restart_period = 10s;
 constexpr std::chrono::nanoseconds restart_backoff = 100ms;
 constexpr std::chrono::nanoseconds restart_backoff_max = 2s;
+constexpr size_t max_pending = 1000;
+constexpr std::chrono::nanoseconds redeliver_after = 5s;
+constexpr std::chrono::nanoseconds task_timeout = 60s;
+constexpr size_t keep_results = 10000;
+constexpr std::chrono::nanoseconds keep_for = 600s;
+constexpr std::chrono::nanoseconds beat_interval = 200ms;
+constexpr std::chrono::nanoseconds member_timeout = 1s;
+constexpr std::chrono::nanoseconds warm_up = 500ms;
+constexpr std::chrono::nanoseconds lookup_timeout = 3s;
 
 } // namespace defaults
 
@@ -51,7 +60,8 @@ constexpr std::chrono::nanoseconds restart_backoff_max = 2s;
 struct node_options {
   /// Name of this node, used in logs and in verifier names.
   std::string name;
-  /// Roles this process runs: any of "front", "verifier", "supervisor".
+  /// Roles this process runs: any of "front", "verifier", "supervisor",
+  /// "hub".
   std::vector<std::string> roles;
   /// Address the CAF port binds to.
   std::string host = defaults::host;
@@ -67,7 +77,8 @@ struct front_options {
   std::string http_host = defaults::http_host;
   /// HTTP port (0: pick a free one; the node prints it).
   uint16_t http_port = defaults::http_port;
-  /// Style `POST /api/signature` uses: "direct" or "orchestration".
+  /// Style `POST /api/signature` uses: "direct", "orchestration" or
+  /// "choreography".
   std::string style = defaults::style;
   /// Verifier nodes for the direct style, as "host:port".
   std::vector<std::string> verifiers;
@@ -138,12 +149,37 @@ struct supervisor_options {
 bool split_address(const std::string& address, std::string& host,
                    uint16_t& port);
 
+/// Section `[choreography]`: task and result groups (front and verifier).
+struct choreography_options {
+  /// Node hosting the groups, "host:port" (empty: choreography off).
+  std::string hub;
+  /// Front: tasks waiting for a result at most; more get 503.
+  size_t max_pending = defaults::max_pending;
+  /// Front: a task without result this long is published again.
+  std::chrono::nanoseconds redeliver_after = defaults::redeliver_after;
+  /// Front: a task without result this long ends "failed".
+  std::chrono::nanoseconds task_timeout = defaults::task_timeout;
+  /// Front: finished tasks kept for GET, at most this many...
+  size_t keep_results = defaults::keep_results;
+  /// Front: ...and at most this long.
+  std::chrono::nanoseconds keep_for = defaults::keep_for;
+  /// Verifier: pause between heartbeats on the task group.
+  std::chrono::nanoseconds beat_interval = defaults::beat_interval;
+  /// Verifier: a member silent this long is gone; its tasks are taken over.
+  std::chrono::nanoseconds member_timeout = defaults::member_timeout;
+  /// Verifier: time to learn the members before taking tasks.
+  std::chrono::nanoseconds warm_up = defaults::warm_up;
+  /// Both: a group lookup that takes longer is abandoned and retried.
+  std::chrono::nanoseconds lookup_timeout = defaults::lookup_timeout;
+};
+
 /// Everything a node reads from its config file and command line.
 struct options {
   node_options node;
   front_options front;
   verifier_options verifier;
   supervisor_options supervisor;
+  choreography_options choreography;
   /// The config file that was read, as given.
   std::string config_file;
 

@@ -13,6 +13,13 @@ pool_instance* pool::find(const std::string& name) {
   return nullptr;
 }
 
+const pool_instance* pool::find(const std::string& name) const {
+  for (auto& x : instances)
+    if (x.name == name)
+      return &x;
+  return nullptr;
+}
+
 pool_node* pool::node(const std::string& address) {
   for (auto& x : nodes)
     if (x.address == address)

@@ -47,6 +47,9 @@ public:
   /// Returns the instance named `name`, if any.
   pool_instance* find(const std::string& name);
 
+  /// Returns the instance named `name`, if any.
+  const pool_instance* find(const std::string& name) const;
+
   /// Returns the node at `address`, if any.
   pool_node* node(const std::string& address);
 

@@ -14,6 +14,8 @@ const char* to_string(style x) noexcept {
       return "direct";
     case style::orchestration:
       return "orchestration";
+    case style::choreography:
+      return "choreography";
   }
   return "?";
 }
@@ -23,6 +25,8 @@ std::optional<style> parse_style(std::string_view name) noexcept {
     return style::direct;
   if (name == "orchestration")
     return style::orchestration;
+  if (name == "choreography")
+    return style::choreography;
   return std::nullopt;
 }
 

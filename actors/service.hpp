@@ -38,6 +38,8 @@ enum class style : uint8_t {
   direct,
   /// The front uses the verifier instances the supervisor reports.
   orchestration,
+  /// The front publishes tasks to a CAF group; verifiers compete for them.
+  choreography,
 };
 
 /// Returns the config name of `x`, e.g. `"direct"`.
@@ -45,6 +47,19 @@ const char* to_string(style x) noexcept;
 
 /// Parses a config name as written by `to_string`.
 std::optional<style> parse_style(std::string_view name) noexcept;
+
+/// A choreography task as `GET /api/signature/<id>` shows it.
+struct task_view {
+  std::string id;
+  /// "pending", "done" or "failed".
+  std::string state;
+  /// Whether the signature matched (meaningful once "done").
+  bool verified = false;
+  /// Instance that answered, if any.
+  std::string verifier;
+  /// What happened, e.g. the reason of a failure.
+  std::string message;
+};
 
 /// Counters the front's actors update and the HTTP side reads without a hop.
 struct front_status {
@@ -64,10 +79,23 @@ public:
 
   using text_callback = std::function<void(std::string)>;
 
+  using submit_callback = std::function<void(expected<std::string>)>;
+
+  using task_callback = std::function<void(std::optional<task_view>)>;
+
   virtual ~verify_service();
 
   /// Verifies `req` in style `how` and calls `done` with the outcome.
   virtual void verify(style how, verify_request req, callback done) = 0;
+
+  /// Accepts a choreography task and calls `done` with its id, or with an
+  /// `overloaded` or `no_verifier` failure if it was refused.
+  virtual void submit(verify_request req, submit_callback done) = 0;
+
+  /// Calls `done` with task `id` (marking it read), or nothing if unknown.
+  /// An empty `id` takes the oldest finished task not read yet (the seed's
+  /// id-less GET).
+  virtual void task(std::string id, task_callback done) = 0;
 
   /// Calls `done` with the cluster view as a JSON document: nodes, verifier
   /// instances, their state, restarts, heartbeat age, requests served and in

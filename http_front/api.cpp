@@ -145,6 +145,48 @@ std::string cluster_table(const json& doc) {
 
 } // namespace
 
+response render_submitted(const expected<std::string>& id, unsigned version,
+                          bool keep_alive) {
+  if (!id) {
+    auto res = error_response(to_status(id.error().code), id.error().message,
+                              version, keep_alive);
+    if (res.result() == bhttp::status::service_unavailable)
+      res.set(bhttp::field::retry_after, "1");
+    return res;
+  }
+  auto res = make_json(bhttp::status::accepted,
+                       json{{"msg", "Verification request sent"},
+                            {"taskId", *id}},
+                       version, keep_alive);
+  res.set(bhttp::field::location, "/api/signature/" + *id);
+  return res;
+}
+
+response render_task(const std::string& id,
+                     const std::optional<task_view>& view, unsigned version,
+                     bool keep_alive) {
+  if (id.empty()) {
+    // The seed's id-less GET: "verified" says whether a result was there.
+    auto found = view.has_value();
+    auto matched = found && view->state == "done" && view->verified;
+    return make_json(bhttp::status::ok,
+                     json{{"verified", found}, {"response", matched}},
+                     version, keep_alive);
+  }
+  if (!view)
+    return error_response(bhttp::status::not_found,
+                          "unknown taskId '" + id
+                            + "' (never issued, or expired)",
+                          version, keep_alive);
+  json body{{"taskId", view->id},
+            {"state", view->state},
+            {"verifier", view->verifier},
+            {"message", view->message}};
+  if (view->state == "done")
+    body["verified"] = view->verified;
+  return make_json(bhttp::status::ok, body, version, keep_alive);
+}
+
 response render_cluster(const std::string& json_doc, bool as_text,
                         unsigned version, bool keep_alive) {
   response res{bhttp::status::ok, version};
@@ -237,6 +279,24 @@ std::variant<response, deferred> route(const request& req,
     job.as_text = query.find("format=text") != std::string_view::npos;
     return job;
   }
+  constexpr std::string_view task_prefix = "/api/signature/";
+  if (target.compare(0, task_prefix.size(), task_prefix) == 0) {
+    if (req.method() != bhttp::verb::get)
+      return method_not_allowed(req, "GET");
+    deferred job;
+    job.kind = deferred::task;
+    job.task_id = std::string{target.substr(task_prefix.size())};
+    if (job.task_id.empty() || job.task_id.size() > 64)
+      return error_response(bhttp::status::not_found,
+                            "no such task: '" + job.task_id + "'", version,
+                            keep_alive);
+    return job;
+  }
+  if (target == "/api/signature" && req.method() == bhttp::verb::get) {
+    deferred job;
+    job.kind = deferred::task;
+    return job;
+  }
   std::optional<style> how;
   if (target == "/api/signature")
     how = ctx.default_style;
@@ -244,18 +304,22 @@ std::variant<response, deferred> route(const request& req,
     how = style::direct;
   else if (target == "/api/orchestration/signature")
     how = style::orchestration;
+  else if (target == "/api/choreography/signature")
+    how = style::choreography;
   if (!how) {
     return error_response(bhttp::status::not_found,
                           "no such resource: " + std::string{target},
                           version, keep_alive);
   }
   if (req.method() != bhttp::verb::post)
-    return method_not_allowed(req, "POST");
+    return method_not_allowed(req, target == "/api/signature" ? "GET, POST"
+                                                              : "POST");
   auto parsed = parse_verify_body(req.body(), ctx);
   if (!parsed)
     return error_response(to_status(parsed.error().code),
                           parsed.error().message, version, keep_alive);
   deferred job;
+  job.kind = *how == style::choreography ? deferred::submit : deferred::verify;
   job.how = *how;
   job.req = std::move(*parsed);
   return job;

@@ -34,13 +34,15 @@ struct api_context {
 
 /// Work the session hands to the service before it can answer.
 struct deferred {
-  enum kind_t { verify, cluster };
+  enum kind_t { verify, cluster, submit, task };
   kind_t kind = verify;
   /// For `verify`: the style and the request.
   style how = style::direct;
   verify_request req;
   /// For `cluster`: answer as a text table instead of JSON.
   bool as_text = false;
+  /// For `task`: the task id; empty for the seed's id-less GET.
+  std::string task_id;
 };
 
 /// Returns a response at once, or a verification to run first.
@@ -55,6 +57,16 @@ expected<verify_request> parse_verify_body(const std::string& body,
 /// Renders the outcome of a verification.
 response render(const expected<verdict>& outcome, unsigned version,
                 bool keep_alive);
+
+/// Renders the answer to a choreography submission: 202 with the task id and
+/// a `Location`, or the refusal.
+response render_submitted(const expected<std::string>& id, unsigned version,
+                          bool keep_alive);
+
+/// Renders `GET /api/signature/<id>` (`id` non-empty) or the seed's id-less
+/// `GET /api/signature`.
+response render_task(const std::string& id, const std::optional<task_view>& view,
+                     unsigned version, bool keep_alive);
 
 /// Renders the cluster view (JSON from the service) as JSON or a table.
 response render_cluster(const std::string& json_doc, bool as_text,

@@ -176,6 +176,33 @@ void session::handle(request req) {
       });
     return;
   }
+  if (job.kind == deferred::submit) {
+    shared_->ctx.service.submit(
+      std::move(job.req),
+      [self = shared_from_this(), seq, version,
+       keep_alive](expected<std::string> id) mutable {
+        net::post(self->stream_.get_executor(),
+                  [self, seq, version, keep_alive, id = std::move(id)] {
+                    self->complete(seq,
+                                   render_submitted(id, version, keep_alive));
+                  });
+      });
+    return;
+  }
+  if (job.kind == deferred::task) {
+    shared_->ctx.service.task(
+      job.task_id,
+      [self = shared_from_this(), seq, version, keep_alive,
+       id = job.task_id](std::optional<task_view> view) mutable {
+        net::post(self->stream_.get_executor(),
+                  [self, seq, version, keep_alive, id = std::move(id),
+                   view = std::move(view)] {
+                    self->complete(seq,
+                                   render_task(id, view, version, keep_alive));
+                  });
+      });
+    return;
+  }
   shared_->ctx.service.verify(
     job.how, std::move(job.req),
     [self = shared_from_this(), seq, version,

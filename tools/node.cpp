@@ -20,6 +20,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/config.hpp"
+#include "actors/consumer.hpp"
+#include "actors/groups.hpp"
 #include "actors/crypto.hpp"
 #include "actors/front.hpp"
 #include "actors/log.hpp"
@@ -95,6 +97,9 @@ int main(int argc, char** argv) {
       return fail(1, error);
     }
     caf::anon_send(agent, duet::reconnect_atom::value, port);
+    if (!opts.choreography.hub.empty())
+      actors.push_back(duet::start_consumer(sys, opts.node.name, agent,
+                                            opts.choreography));
     ready += " caf=" + opts.node.host + ":" + std::to_string(port);
     duet::log::info("verifier node published on ", opts.node.host, ":", port,
                     " with ", opts.verifier.instances, " instance(s) and ",
@@ -112,11 +117,28 @@ int main(int argc, char** argv) {
     duet::log::info("supervisor published on ", opts.node.host, ":", port);
   }
 
+  if (opts.has_role("hub")) {
+    auto port = sys.middleman().publish_local_groups(
+      opts.node.port, opts.node.host.c_str(), true);
+    if (!port) {
+      stop_actors();
+      return fail(1, "node.port=" + std::to_string(opts.node.port)
+                       + ": cannot publish the groups on " + opts.node.host
+                       + ":" + std::to_string(opts.node.port) + ": "
+                       + sys.render(port.error()));
+    }
+    ready += " caf=" + opts.node.host + ":" + std::to_string(*port);
+    duet::log::info("hub: groups published on ", opts.node.host, ":", *port);
+  }
+
   std::shared_ptr<duet::front_service> front;
   std::unique_ptr<duet::http::server> http;
   if (opts.has_role("front")) {
-    front = duet::start_front(sys, opts.front, opts.node.name);
+    front = duet::start_front(sys, opts.front, opts.choreography,
+                              opts.node.name);
     actors.push_back(front->router());
+    if (front->desk())
+      actors.push_back(front->desk());
     http = std::make_unique<duet::http::server>(opts.front, opts.node.name,
                                                 *front);
     auto port = http->start();
@@ -144,5 +166,11 @@ int main(int argc, char** argv) {
       .receive([](bool) {}, [](const caf::error&) {});
   }
   stop_actors();
+  // A remote group lookup can hang for good (a CAF 0.17 limitation) and
+  // would then block the actor system's shutdown: exit without waiting.
+  if (auto hanging = duet::await_lookups(std::chrono::seconds(2)); hanging > 0) {
+    duet::log::warning(hanging, " group lookup(s) hang; exiting hard");
+    std::_Exit(0);
+  }
   return 0;
 }

@@ -22,6 +22,12 @@ struct no_service : verify_service {
   void cluster(text_callback) override {
     FAIL("route() must not call the service");
   }
+  void submit(verify_request, submit_callback) override {
+    FAIL("route() must not call the service");
+  }
+  void task(std::string, task_callback) override {
+    FAIL("route() must not call the service");
+  }
   const front_status& status() const noexcept override {
     return st;
   }

@@ -113,9 +113,12 @@ TEST_CASE("verifies the seed vector and rejects bad input") {
   }
   SUBCASE("unknown path is 404, wrong method 405, healthz answers") {
     CHECK(http_request(c.http_port, "GET", "/nope").status == 404);
-    auto res = http_request(c.http_port, "GET", "/api/signature");
+    auto res = http_request(c.http_port, "GET", "/api/direct/signature");
     CHECK(res.status == 405);
     CHECK(res.headers["allow"] == "POST");
+    res = http_request(c.http_port, "DELETE", "/api/signature");
+    CHECK(res.status == 405);
+    CHECK(res.headers["allow"] == "GET, POST");
     auto health = c.health();
     CHECK(health["verifiersUp"] == 2);
     CHECK(health["node"] == "front");

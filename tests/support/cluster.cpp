@@ -29,6 +29,10 @@ cluster::cluster(cluster_options options)
     supervisor_port = free_port();
     start_supervisor();
   }
+  if (opts.hub) {
+    hub_port = free_port();
+    start_hub();
+  }
   std::string list = "[";
   for (size_t i = 0; i < opts.verifiers; ++i) {
     verifier_ports.push_back(free_port());
@@ -43,14 +47,15 @@ cluster::cluster(cluster_options options)
   http_port = free_port();
   std::vector<std::string> args{"--front.http-port=" + std::to_string(http_port),
                                 "--front.verifiers=" + list};
-  if (opts.supervisor) {
-    args.push_back("--front.style=orchestration");
+  if (opts.supervisor)
     args.push_back("--front.supervisor=127.0.0.1:"
                    + std::to_string(supervisor_port));
-  } else {
-    args.push_back("--front.style=direct");
+  else
     args.push_back("--front.supervisor=\"\"");
-  }
+  args.push_back(hub_arg());
+  args.push_back(opts.hub            ? "--front.style=choreography"
+                 : opts.supervisor ? "--front.style=orchestration"
+                                   : "--front.style=direct");
   for (auto& arg : opts.front_extra)
     args.push_back(arg);
   front = start_node("front.ini", std::move(args), dir + "/front");
@@ -58,7 +63,7 @@ cluster::cluster(cluster_options options)
 
 cluster::~cluster() {
   // Stop every node at once; each may take a moment to shut down.
-  for (auto* p : {front.get(), supervisor.get()})
+  for (auto* p : {front.get(), supervisor.get(), hub.get()})
     if (p != nullptr)
       p->signal(SIGTERM);
   for (auto& v : verifiers)
@@ -67,6 +72,7 @@ cluster::~cluster() {
   front.reset();
   verifiers.clear();
   supervisor.reset();
+  hub.reset();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
 }
@@ -79,11 +85,47 @@ void cluster::start_verifier(size_t i) {
     "--node.name=verifier-" + std::to_string(i + 1),
     opts.supervisor
       ? "--verifier.supervisor=127.0.0.1:" + std::to_string(supervisor_port)
-      : std::string{"--verifier.supervisor=\"\""}};
+      : std::string{"--verifier.supervisor=\"\""},
+    hub_arg()};
   for (auto& arg : opts.verifier_extra)
     args.push_back(arg);
   verifiers[i] = start_node(file, std::move(args),
                             dir + "/verifier-" + std::to_string(i + 1));
+}
+
+std::string cluster::hub_arg() const {
+  return opts.hub ? "--choreography.hub=127.0.0.1:" + std::to_string(hub_port)
+                  : std::string{"--choreography.hub=\"\""};
+}
+
+void cluster::start_hub() {
+  hub = start_node("hub.ini", {"--node.port=" + std::to_string(hub_port)},
+                   dir + "/hub");
+}
+
+bool cluster::wait_members(std::chrono::milliseconds timeout) {
+  return wait_until(
+    [&] {
+      size_t running = 0;
+      for (auto& v : verifiers)
+        if (v && v->running())
+          ++running;
+      for (auto& v : verifiers) {
+        if (!v || !v->running())
+          continue;
+        // Counts "member ... joined" lines since the last (re)start.
+        auto err = v->err();
+        size_t n = 0;
+        for (auto pos = err.find(" joined\n"); pos != std::string::npos;
+             pos = err.find(" joined\n", pos + 1))
+          if (err.rfind("member ", pos) != std::string::npos)
+            ++n;
+        if (n + 1 < running)
+          return false;
+      }
+      return true;
+    },
+    timeout);
 }
 
 void cluster::start_supervisor() {

@@ -30,6 +30,8 @@ struct cluster_options {
   /// Whether a supervisor runs; if so the front uses the orchestration
   /// style, otherwise the direct style.
   bool supervisor = false;
+  /// Whether a hub runs; if so the front uses the choreography style.
+  bool hub = false;
   std::vector<std::string> front_extra;
   std::vector<std::string> verifier_extra;
 };
@@ -46,6 +48,13 @@ public:
   /// (Re)starts the supervisor on its port.
   void start_supervisor();
 
+  /// (Re)starts the hub on its port.
+  void start_hub();
+
+  /// Waits until every running verifier saw the other running ones join the
+  /// task group (choreography).
+  bool wait_members(std::chrono::milliseconds timeout = 15s);
+
   /// The `/api/cluster` document of the front.
   nlohmann::json view();
 
@@ -61,11 +70,16 @@ public:
   /// The `/healthz` document of the front.
   nlohmann::json health();
 
+  /// `--choreography.hub=...` for this cluster's nodes.
+  std::string hub_arg() const;
+
   cluster_options opts;
   std::string dir;
   uint16_t http_port = 0;
   uint16_t supervisor_port = 0;
   std::unique_ptr<process> supervisor;
+  uint16_t hub_port = 0;
+  std::unique_ptr<process> hub;
   std::vector<uint16_t> verifier_ports;
   std::unique_ptr<process> front;
   std::vector<std::unique_ptr<process>> verifiers;
