@@ -103,6 +103,10 @@ node_config::node_config() {
   // stops while connects are pending hangs in CAF's shutdown (measured: 1 of
   // 3 starts that failed fast); on the scheduler they stop cleanly.
   set("middleman.attach-utility-actors", true);
+  // CAF's default work-stealing workers poll with 50 us naps even when idle;
+  // with several nodes on few cores that polling cost most of the
+  // throughput (tools/bench: direct style 7.0k -> 12.3k req/s on 2 cores).
+  set("scheduler.policy", caf::atom("sharing"));
   auto& n = opts.node;
   opt_group{custom_options_, "node"}
     .add(n.name, "name", "name of this node (required)")
@@ -136,7 +140,10 @@ node_config::node_config() {
          "idle time before a keep-alive connection is closed")
     .add(f.pipeline_limit, "pipeline-limit",
          "requests in progress per connection")
-    .add(f.max_connections, "max-connections", "open connections at once");
+    .add(f.max_connections, "max-connections", "open connections at once")
+    .add(f.inline_keys, "inline-keys",
+         "key folder for the inline baseline POST /api/inline/signature "
+         "(benchmarks only; empty: off)");
   auto& v = opts.verifier;
   opt_group{custom_options_, "verifier"}
     .add(v.keys, "keys", "key folder with a keys.json manifest")
@@ -381,6 +388,12 @@ expected<bool> node_config::validate() {
     if (balances.count(f.balance) == 0)
       return bad(file, "front.balance=\"" + f.balance
                          + "\": expected round-robin or least-loaded");
+    if (!f.inline_keys.empty()) {
+      f.inline_keys = resolve(file, f.inline_keys);
+      if (!fs::is_directory(f.inline_keys))
+        return bad(file, "front.inline-keys=\"" + f.inline_keys
+                           + "\": not a folder");
+    }
     if (!f.documents.empty()) {
       f.documents = resolve(file, f.documents);
       if (!fs::is_directory(f.documents))

@@ -112,6 +112,9 @@ struct front_options {
   size_t pipeline_limit = defaults::pipeline_limit;
   /// Open connections at once; more are answered 503 and closed.
   size_t max_connections = defaults::max_connections;
+  /// Key folder for the inline baseline, `POST /api/inline/signature`, which
+  /// verifies on the HTTP thread without actors (empty: off).
+  std::string inline_keys;
 };
 
 /// Section `[verifier]`: the verifier role.

@@ -43,10 +43,12 @@ expected<const std::string*> string_field(const json& obj, const char* name) {
 } // namespace
 
 api_context::api_context(front_options opts, std::string node,
-                         verify_service& service)
+                         verify_service& service,
+                         std::shared_ptr<const crypto::keyring> inline_keys)
   : opts(std::move(opts)),
     node(std::move(node)),
     service(service),
+    inline_keys(std::move(inline_keys)),
     documents(this->opts.documents),
     default_style(parse_style(this->opts.style).value_or(style::direct)) {
   // nop
@@ -296,6 +298,25 @@ std::variant<response, deferred> route(const request& req,
     deferred job;
     job.kind = deferred::task;
     return job;
+  }
+  if (target == "/api/inline/signature") {
+    // The baseline for benchmarks: verify right here, no actor hop.
+    if (!ctx.inline_keys)
+      return error_response(bhttp::status::not_found,
+                            "the inline baseline is off on this front (set "
+                            "front.inline-keys)",
+                            version, keep_alive);
+    if (req.method() != bhttp::verb::post)
+      return method_not_allowed(req, "POST");
+    auto parsed = parse_verify_body(req.body(), ctx);
+    if (!parsed)
+      return error_response(to_status(parsed.error().code),
+                            parsed.error().message, version, keep_alive);
+    auto matched = ctx.inline_keys->verify(parsed->key_id, parsed->text,
+                                           parsed->hex_signature);
+    if (!matched)
+      return render(std::move(matched.error()), version, keep_alive);
+    return render(verdict{*matched, ctx.node + "/inline"}, version, keep_alive);
   }
   std::optional<style> how;
   if (target == "/api/signature")

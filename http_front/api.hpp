@@ -4,12 +4,14 @@
 // immediate response or to a verification for the actors, and renders
 // outcomes. Sessions only adapt; tests call these functions directly.
 
+#include <memory>
 #include <string>
 #include <variant>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "actors/crypto.hpp"
 #include "actors/options.hpp"
 #include "actors/service.hpp"
 #include "http_front/documents.hpp"
@@ -23,11 +25,14 @@ using response = bhttp::response<bhttp::string_body>;
 
 /// What the routes need, shared by all sessions of a server.
 struct api_context {
-  api_context(front_options opts, std::string node, verify_service& service);
+  api_context(front_options opts, std::string node, verify_service& service,
+              std::shared_ptr<const crypto::keyring> inline_keys = nullptr);
 
   front_options opts;
   std::string node;
   verify_service& service;
+  /// Keys of the inline baseline (null: off).
+  std::shared_ptr<const crypto::keyring> inline_keys;
   document_folder documents;
   style default_style;
 };

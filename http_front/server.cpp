@@ -16,11 +16,12 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 struct server::impl {
-  impl(front_options opts, std::string node, verify_service& service)
+  impl(front_options opts, std::string node, verify_service& service,
+       std::shared_ptr<const crypto::keyring> inline_keys)
     : ioc(static_cast<int>(opts.io_threads)),
       acceptor(net::make_strand(ioc)),
       shared(std::make_shared<shared_state>(std::move(opts), std::move(node),
-                                            service)) {
+                                            service, std::move(inline_keys))) {
     // nop
   }
 
@@ -49,8 +50,10 @@ struct server::impl {
   std::vector<std::thread> threads;
 };
 
-server::server(front_options opts, std::string node, verify_service& service)
-  : impl_(std::make_unique<impl>(std::move(opts), std::move(node), service)) {
+server::server(front_options opts, std::string node, verify_service& service,
+               std::shared_ptr<const crypto::keyring> inline_keys)
+  : impl_(std::make_unique<impl>(std::move(opts), std::move(node), service,
+                                 std::move(inline_keys))) {
   // nop
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/crypto.hpp"
 #include "actors/error.hpp"
 #include "actors/options.hpp"
 #include "actors/service.hpp"
@@ -17,7 +18,8 @@ namespace duet::http {
 /// Runs the HTTP API of a front node.
 class server {
 public:
-  server(front_options opts, std::string node, verify_service& service);
+  server(front_options opts, std::string node, verify_service& service,
+         std::shared_ptr<const crypto::keyring> inline_keys = nullptr);
   ~server();
 
   server(const server&) = delete;

@@ -139,8 +139,17 @@ int main(int argc, char** argv) {
     actors.push_back(front->router());
     if (front->desk())
       actors.push_back(front->desk());
+    std::shared_ptr<const duet::crypto::keyring> inline_keys;
+    if (!opts.front.inline_keys.empty()) {
+      auto ring = duet::crypto::load_keyring(opts.front.inline_keys);
+      if (!ring) {
+        stop_actors();
+        return fail(2, "front.inline-keys: " + ring.error().message);
+      }
+      inline_keys = std::make_shared<duet::crypto::keyring>(std::move(*ring));
+    }
     http = std::make_unique<duet::http::server>(opts.front, opts.node.name,
-                                                *front);
+                                                *front, inline_keys);
     auto port = http->start();
     if (!port) {
       stop_actors();
