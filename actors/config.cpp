@@ -113,7 +113,9 @@ node_config::node_config() {
     .add(n.roles, "roles", "roles to run: [\"front\"], [\"verifier\"] or both")
     .add(n.host, "host", "address the CAF port binds to")
     .add(n.port, "port", "CAF port this node publishes on (0: any)")
-    .add(n.log_level, "log-level", "error, warning, info or debug");
+    .add(n.log_level, "log-level", "error, warning, info or debug")
+    .add(n.http_port, "http-port",
+         "non-front nodes: /healthz, /readyz, /metrics here (0: off)");
   auto& f = opts.front;
   opt_group{custom_options_, "front"}
     .add(f.http_host, "http-host", "address the HTTP server binds to")

@@ -14,6 +14,9 @@
 
 #include "actors/groups.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics.hpp"
+
+#include <prometheus/counter.h>
 
 namespace duet {
 
@@ -174,6 +177,7 @@ struct consumer_state {
     for (auto i = members.begin(); i != members.end();) {
       if (i->first != member && now - i->second > opts.member_timeout) {
         log::warning("member ", i->first, " is silent: taking over its tasks");
+        metrics::failure_detections("consumer", "member").Increment();
         i = members.erase(i);
         lost = true;
       } else {

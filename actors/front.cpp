@@ -15,6 +15,10 @@
 #include "actors/cluster_view.hpp"
 #include "actors/fwd.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include "actors/pool.hpp"
 #include "actors/task_desk.hpp"
 
@@ -193,6 +197,7 @@ struct router_state {
           continue;
         log::warning("verifier node ", node.address, " is down (",
                      to_string(how), "): ", self->system().render(msg.reason));
+        metrics::failure_detections("front", "node").Increment();
         node.agent = nullptr;
         auto address = node.address;
         std::vector<std::string> names;
@@ -209,6 +214,7 @@ struct router_state {
           continue;
         log::warning("verifier instance ", x.name, " is down: ",
                      self->system().render(msg.reason));
+        metrics::failure_detections("front", "instance").Increment();
         auto address = x.node;
         remove_instance(how, x.name);
         // The supervisor may restart it; look again shortly.
@@ -315,6 +321,7 @@ struct router_state {
     j.how = fj.how;
     j.deadline = clock_type::now() + opts.request_timeout;
     status->in_flight = jobs.size();
+    metrics::in_flight().Set(static_cast<double>(jobs.size()));
     dispatch(id);
   }
 
@@ -390,6 +397,7 @@ struct router_state {
     auto done = std::move(i->second.done);
     jobs.erase(i);
     status->in_flight = jobs.size();
+    metrics::in_flight().Set(static_cast<double>(jobs.size()));
     done(std::move(outcome));
   }
 
@@ -524,7 +532,7 @@ start_front(caf::actor_system& sys, const front_options& opts,
   auto status = std::make_shared<front_status>();
   caf::actor desk;
   if (!choreo.hub.empty())
-    desk = start_task_desk(sys, node_name, choreo);
+    desk = start_task_desk(sys, node_name, choreo, status);
   auto handle = sys.spawn(router, opts, node_name, status, desk);
   return std::make_shared<front_service>(std::move(handle), std::move(desk),
                                          std::move(status));

@@ -69,6 +69,9 @@ struct node_options {
   uint16_t port = 0;
   /// One of "error", "warning", "info", "debug".
   std::string log_level = defaults::log_level;
+  /// HTTP port for /healthz, /readyz and /metrics on nodes without the
+  /// front role (0: none; fronts serve them on front.http-port).
+  uint16_t http_port = 0;
 };
 
 /// Section `[front]`: the HTTP front and how it reaches verifiers.

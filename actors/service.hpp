@@ -69,6 +69,8 @@ struct front_status {
   std::atomic<size_t> verifiers_known{0};
   /// Verification jobs waiting for an answer.
   std::atomic<size_t> in_flight{0};
+  /// Whether the task desk uses the hub's groups (choreography).
+  std::atomic<bool> tasks_joined{false};
 };
 
 /// What the HTTP front asks of the actor system. Implementations never block

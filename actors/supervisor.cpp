@@ -8,6 +8,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/log.hpp"
+#include "actors/metrics.hpp"
+
+#include <prometheus/counter.h>
 
 namespace duet {
 
@@ -109,9 +112,11 @@ void supervisor_state::tick() {
                      " ms: down");
         s.state = "down";
         changed = true;
+        metrics::failure_detections("supervisor", "silent").Increment();
       } else if (age > opts.suspect_after && s.state == "up") {
         s.state = "suspect";
         changed = true;
+        metrics::failure_detections("supervisor", "suspect").Increment();
       }
       auto node = n.name;
       auto handle = s.handle;
@@ -155,6 +160,7 @@ void supervisor_state::on_down(const caf::down_msg& msg) {
                    self->system().render(msg.reason));
       n.agent = nullptr;
       n.state = "down";
+      metrics::failure_detections("supervisor", "node").Increment();
       for (auto& s : n.slots) {
         s.handle = nullptr;
         if (s.state != "failed")
@@ -175,6 +181,7 @@ void supervisor_state::on_down(const caf::down_msg& msg) {
         publish();
       } else {
         log::warning(s.name, " crashed: ", self->system().render(msg.reason));
+        metrics::failure_detections("supervisor", "crash").Increment();
         crashed(n, i);
       }
       return;
@@ -224,6 +231,7 @@ void supervisor_state::respawn(const std::string& node, uint32_t slot) {
         s.state = "up";
         s.last_seen = clock_type::now();
         ++s.restarts;
+        metrics::restarts().Increment();
         self->monitor(s.handle);
         log::info("restarted ", s.name, " (restarts: ", s.restarts, ")");
         publish();

@@ -14,6 +14,10 @@
 #include "actors/fwd.hpp"
 #include "actors/groups.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 namespace duet {
 
@@ -44,6 +48,7 @@ struct task_desk_state {
 
   caf::stateful_actor<task_desk_state>* self;
   choreography_options opts;
+  std::shared_ptr<front_status> status;
   std::string front;
   std::string id_prefix;
   uint64_t next_id = 0;
@@ -76,6 +81,7 @@ struct task_desk_state {
     if (r.name == task_group_name) {
       // The front only publishes tasks; it does not need to see them.
       tasks = r.grp;
+      status->tasks_joined = true;
     } else {
       self->join(r.grp);
       results = r.grp;
@@ -88,6 +94,7 @@ struct task_desk_state {
       log::warning("hub ", opts.hub, " lost; joining the groups again");
       results = caf::group{};
       tasks = caf::group{};
+      status->tasks_joined = false;
       lookup(task_group_name);
       lookup(result_group_name);
     }
@@ -107,6 +114,7 @@ struct task_desk_state {
     e.created = clock_type::now();
     ++pending;
     ++accepted;
+    metrics::pending_tasks().Set(static_cast<double>(pending));
     publish(id, e);
     s.done(std::move(id));
   }
@@ -127,6 +135,7 @@ struct task_desk_state {
     auto& e = i->second;
     if (e.view.state != "pending") {
       ++duplicates;
+      metrics::duplicates().Increment();
       return;
     }
     ++by_verifier[r.verifier];
@@ -141,6 +150,7 @@ struct task_desk_state {
     e.finished = clock_type::now();
     e.req = verify_request{}; // the text is not needed any more
     --pending;
+    metrics::pending_tasks().Set(static_cast<double>(pending));
     finished_order.push_back(id);
     unread.push_back(id);
   }
@@ -211,8 +221,10 @@ struct task_desk_state {
 };
 
 caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
-                        std::string front, choreography_options opts) {
+                        std::string front, choreography_options opts,
+                        std::shared_ptr<front_status> status) {
   auto& st = self->state;
+  st.status = std::move(status);
   st.front = std::move(front);
   st.opts = std::move(opts);
   std::random_device rd;
@@ -239,8 +251,9 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
 } // namespace
 
 caf::actor start_task_desk(caf::actor_system& sys, const std::string& front,
-                           const choreography_options& opts) {
-  return sys.spawn(task_desk, front, opts);
+                           const choreography_options& opts,
+                           std::shared_ptr<front_status> status) {
+  return sys.spawn(task_desk, front, opts, std::move(status));
 }
 
 } // namespace duet

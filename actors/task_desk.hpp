@@ -8,12 +8,16 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <memory>
+
 #include "actors/options.hpp"
+#include "actors/service.hpp"
 
 namespace duet {
 
-/// Spawns the task desk of front `front`.
+/// Spawns the task desk of front `front`; it sets `status->tasks_joined`.
 caf::actor start_task_desk(caf::actor_system& sys, const std::string& front,
-                           const choreography_options& opts);
+                           const choreography_options& opts,
+                           std::shared_ptr<front_status> status);
 
 } // namespace duet

@@ -3,6 +3,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/log.hpp"
+#include "actors/metrics.hpp"
+
+#include <prometheus/counter.h>
 
 namespace duet {
 
@@ -23,9 +26,11 @@ caf::result<verdict> verifier_state::verify(const verify_request& req) {
   ++served;
   auto matched = keys->verify(req.key_id, req.text, req.hex_signature);
   if (!matched) {
+    counted[2]->Increment();
     log::debug(id, ": ", matched.error().message);
     return to_caf_error(std::move(matched.error()));
   }
+  counted[*matched ? 0 : 1]->Increment();
   return verdict{*matched, id};
 }
 
@@ -37,6 +42,9 @@ verifier(verifier_actor::stateful_pointer<verifier_state> self,
   st.keys = std::move(keys);
   st.id = std::move(id);
   st.fault_injection = fault_injection;
+  st.counted[0] = &metrics::verifications(st.id, "match");
+  st.counted[1] = &metrics::verifications(st.id, "mismatch");
+  st.counted[2] = &metrics::verifications(st.id, "error");
   return {
     [self](verify_atom, const verify_request& req) -> caf::result<verdict> {
       return self->state.verify(req);

@@ -8,6 +8,10 @@
 #include "actors/crypto.hpp"
 #include "actors/fwd.hpp"
 
+namespace prometheus {
+class Counter;
+} // namespace prometheus
+
 namespace duet {
 
 /// Key id that makes a verifier crash when fault injection is on (tests);
@@ -36,6 +40,10 @@ struct verifier_state {
 
   /// Verifications answered, matches and mismatches alike.
   uint64_t served = 0;
+
+  /// `duet_verifications_total` series of this instance (match, mismatch,
+  /// error), looked up once.
+  prometheus::Counter* counted[3] = {nullptr, nullptr, nullptr};
 
   /// Checks one request; a mismatch is a verdict, bad input an error.
   caf::result<verdict> verify(const verify_request& req);

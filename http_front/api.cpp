@@ -1,6 +1,13 @@
 #include "http_front/api.hpp"
 
+#include <array>
+#include <chrono>
+
 #include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include "actors/metrics.hpp"
 
 namespace duet::http {
 
@@ -41,6 +48,58 @@ expected<const std::string*> string_field(const json& obj, const char* name) {
 }
 
 } // namespace
+
+namespace {
+
+constexpr std::array<const char*, 5> outcomes{
+  "match", "mismatch", "accepted", "client_error", "server_error"};
+
+// The series of duet_requests_total and the latency histograms, looked up
+// once (a lookup takes a lock and builds label maps).
+struct request_series {
+  std::array<std::array<prometheus::Counter*, outcomes.size()>, 4> count;
+  std::array<prometheus::Histogram*, 4> latency;
+
+  request_series() {
+    for (auto how : {style::direct, style::orchestration, style::choreography}) {
+      auto i = static_cast<size_t>(how);
+      for (size_t j = 0; j < outcomes.size(); ++j)
+        count[i][j] = &metrics::requests(to_string(how), outcomes[j]);
+      latency[i] = &metrics::latency(to_string(how));
+    }
+    for (size_t j = 0; j < outcomes.size(); ++j)
+      count[3][j] = &metrics::requests("inline", outcomes[j]);
+    latency[3] = &metrics::latency("inline");
+  }
+};
+
+request_series& series() {
+  static request_series instance;
+  return instance;
+}
+
+size_t outcome_of(const response& res) {
+  auto code = res.result_int();
+  if (code == 202)
+    return 2;
+  if (code >= 500)
+    return 4;
+  if (code >= 400)
+    return 3;
+  return res.body().find("\"verified\":true") != std::string::npos ? 0 : 1;
+}
+
+void count_at(size_t index, const response& res, double seconds) {
+  auto& s = series();
+  s.count[index][outcome_of(res)]->Increment();
+  s.latency[index]->Observe(seconds);
+}
+
+} // namespace
+
+void count_request(style how, const response& res, double seconds) {
+  count_at(static_cast<size_t>(how), res, seconds);
+}
 
 api_context::api_context(front_options opts, std::string node,
                          verify_service& service,
@@ -261,6 +320,41 @@ std::variant<response, deferred> route(const request& req,
     target = target.substr(0, q);
   auto version = req.version();
   auto keep_alive = req.keep_alive();
+  if (target == "/metrics") {
+    if (req.method() != bhttp::verb::get)
+      return method_not_allowed(req, "GET");
+    response res{bhttp::status::ok, version};
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+    res.keep_alive(keep_alive);
+    res.body() = metrics::render();
+    res.prepare_payload();
+    return res;
+  }
+  if (target == "/readyz") {
+    if (req.method() != bhttp::verb::get)
+      return method_not_allowed(req, "GET");
+    auto& st = ctx.service.status();
+    std::string why;
+    if (!ctx.api_enabled)
+      why.clear();
+    else if (ctx.default_style == style::choreography && !st.tasks_joined)
+      why = "the task desk has not joined the hub's groups yet";
+    else if (ctx.default_style != style::choreography && st.verifiers_up == 0)
+      why = std::string{"no verifier node is up for the "}
+            + to_string(ctx.default_style) + " style";
+    auto ready = why.empty();
+    json body{{"ready", ready}, {"node", ctx.node}};
+    if (!ready)
+      body["reason"] = why;
+    return make_json(ready ? bhttp::status::ok
+                           : bhttp::status::service_unavailable,
+                     body, version, keep_alive);
+  }
+  if (!ctx.api_enabled && target != "/healthz")
+    return error_response(bhttp::status::not_found,
+                          "this node serves only /healthz, /readyz and "
+                          "/metrics (it has no front role)",
+                          version, keep_alive);
   if (target == "/healthz") {
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
       return method_not_allowed(req, "GET");
@@ -308,15 +402,24 @@ std::variant<response, deferred> route(const request& req,
                             version, keep_alive);
     if (req.method() != bhttp::verb::post)
       return method_not_allowed(req, "POST");
-    auto parsed = parse_verify_body(req.body(), ctx);
-    if (!parsed)
-      return error_response(to_status(parsed.error().code),
-                            parsed.error().message, version, keep_alive);
-    auto matched = ctx.inline_keys->verify(parsed->key_id, parsed->text,
-                                           parsed->hex_signature);
-    if (!matched)
-      return render(std::move(matched.error()), version, keep_alive);
-    return render(verdict{*matched, ctx.node + "/inline"}, version, keep_alive);
+    auto started = std::chrono::steady_clock::now();
+    auto answer = [&] {
+      auto parsed = parse_verify_body(req.body(), ctx);
+      if (!parsed)
+        return error_response(to_status(parsed.error().code),
+                              parsed.error().message, version, keep_alive);
+      auto matched = ctx.inline_keys->verify(parsed->key_id, parsed->text,
+                                             parsed->hex_signature);
+      if (!matched)
+        return render(std::move(matched.error()), version, keep_alive);
+      return render(verdict{*matched, ctx.node + "/inline"}, version,
+                    keep_alive);
+    }();
+    count_at(3, answer,
+             std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                           - started)
+               .count());
+    return answer;
   }
   std::optional<style> how;
   if (target == "/api/signature")
@@ -336,9 +439,12 @@ std::variant<response, deferred> route(const request& req,
     return method_not_allowed(req, target == "/api/signature" ? "GET, POST"
                                                               : "POST");
   auto parsed = parse_verify_body(req.body(), ctx);
-  if (!parsed)
-    return error_response(to_status(parsed.error().code),
-                          parsed.error().message, version, keep_alive);
+  if (!parsed) {
+    auto res = error_response(to_status(parsed.error().code),
+                              parsed.error().message, version, keep_alive);
+    count_request(*how, res, 0);
+    return res;
+  }
   deferred job;
   job.kind = *how == style::choreography ? deferred::submit : deferred::verify;
   job.how = *how;

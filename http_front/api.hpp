@@ -33,6 +33,9 @@ struct api_context {
   verify_service& service;
   /// Keys of the inline baseline (null: off).
   std::shared_ptr<const crypto::keyring> inline_keys;
+  /// False on nodes without the front role: only /healthz, /readyz and
+  /// /metrics are served.
+  bool api_enabled = true;
   document_folder documents;
   style default_style;
 };
@@ -80,6 +83,10 @@ response render_cluster(const std::string& json_doc, bool as_text,
 /// Renders `{"status":"error","data":{"message":...}}` with `status`.
 response error_response(bhttp::status status, const std::string& message,
                         unsigned version, bool keep_alive);
+
+/// Counts an answered verification request in `duet_requests_total` and
+/// `duet_request_duration_seconds`.
+void count_request(style how, const response& res, double seconds);
 
 /// The one place that maps an error code to an HTTP status.
 bhttp::status to_status(ec code) noexcept;

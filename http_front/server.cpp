@@ -57,14 +57,17 @@ server::server(front_options opts, std::string node, verify_service& service,
   // nop
 }
 
+void server::disable_api() {
+  impl_->shared->ctx.api_enabled = false;
+}
+
 server::~server() {
   stop();
 }
 
 expected<uint16_t> server::start() {
   auto& opts = impl_->shared->ctx.opts;
-  auto where = "front.http-port=" + std::to_string(opts.http_port)
-               + ": cannot listen on " + opts.http_host + ":"
+  auto where = "cannot listen on " + opts.http_host + ":"
                + std::to_string(opts.http_port) + ": ";
   boost::beast::error_code err;
   auto addr = net::ip::make_address(opts.http_host, err);

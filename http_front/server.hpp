@@ -20,6 +20,9 @@ class server {
 public:
   server(front_options opts, std::string node, verify_service& service,
          std::shared_ptr<const crypto::keyring> inline_keys = nullptr);
+
+  /// Serves only /healthz, /readyz and /metrics (nodes without a front).
+  void disable_api();
   ~server();
 
   server(const server&) = delete;

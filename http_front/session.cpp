@@ -176,15 +176,22 @@ void session::handle(request req) {
       });
     return;
   }
+  auto started = std::chrono::steady_clock::now();
+  auto elapsed = [started] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                         - started)
+      .count();
+  };
   if (job.kind == deferred::submit) {
     shared_->ctx.service.submit(
       std::move(job.req),
-      [self = shared_from_this(), seq, version,
-       keep_alive](expected<std::string> id) mutable {
+      [self = shared_from_this(), seq, version, keep_alive,
+       elapsed](expected<std::string> id) mutable {
         net::post(self->stream_.get_executor(),
-                  [self, seq, version, keep_alive, id = std::move(id)] {
-                    self->complete(seq,
-                                   render_submitted(id, version, keep_alive));
+                  [self, seq, version, keep_alive, elapsed, id = std::move(id)] {
+                    auto res = render_submitted(id, version, keep_alive);
+                    count_request(style::choreography, res, elapsed());
+                    self->complete(seq, std::move(res));
                   });
       });
     return;
@@ -205,13 +212,15 @@ void session::handle(request req) {
   }
   shared_->ctx.service.verify(
     job.how, std::move(job.req),
-    [self = shared_from_this(), seq, version,
-     keep_alive](expected<verdict> outcome) mutable {
+    [self = shared_from_this(), seq, version, keep_alive, elapsed,
+     how = job.how](expected<verdict> outcome) mutable {
       // Called on an actor thread: hop back onto this session's strand.
       net::post(self->stream_.get_executor(),
-                [self, seq, version, keep_alive,
+                [self, seq, version, keep_alive, elapsed, how,
                  outcome = std::move(outcome)]() mutable {
-                  self->complete(seq, render(outcome, version, keep_alive));
+                  auto res = render(outcome, version, keep_alive);
+                  count_request(how, res, elapsed());
+                  self->complete(seq, std::move(res));
                 });
     });
 }

@@ -36,6 +36,30 @@ int fail(int code, const std::string& what) {
   return code;
 }
 
+// The service of nodes without a front role: their HTTP port only serves
+// /healthz, /readyz and /metrics.
+class no_front : public duet::verify_service {
+public:
+  void verify(duet::style, duet::verify_request, callback done) override {
+    done(duet::failure{duet::ec::no_verifier, "no front role on this node"});
+  }
+  void submit(duet::verify_request, submit_callback done) override {
+    done(duet::failure{duet::ec::no_verifier, "no front role on this node"});
+  }
+  void task(std::string, task_callback done) override {
+    done(std::nullopt);
+  }
+  void cluster(text_callback done) override {
+    done("{}");
+  }
+  const duet::front_status& status() const noexcept override {
+    return status_;
+  }
+
+private:
+  duet::front_status status_;
+};
+
 // Publishes `handle` on the node's CAF port; returns the port or 0.
 template <class Handle>
 uint16_t publish(caf::actor_system& sys, const duet::node_options& node,
@@ -131,6 +155,7 @@ int main(int argc, char** argv) {
     duet::log::info("hub: groups published on ", opts.node.host, ":", *port);
   }
 
+  no_front stub; // outlives `http`, which refers to it
   std::shared_ptr<duet::front_service> front;
   std::unique_ptr<duet::http::server> http;
   if (opts.has_role("front")) {
@@ -153,12 +178,28 @@ int main(int argc, char** argv) {
     auto port = http->start();
     if (!port) {
       stop_actors();
-      return fail(1, port.error().message);
+      return fail(1, "front.http-port=" + std::to_string(opts.front.http_port)
+                       + ": " + port.error().message);
     }
     ready += " http=http://" + opts.front.http_host + ":"
              + std::to_string(*port);
     duet::log::info("HTTP front listening on ", opts.front.http_host, ":",
                     *port);
+  }
+  if (!http && opts.node.http_port != 0) {
+    auto f = opts.front;
+    f.http_host = opts.node.host;
+    f.http_port = opts.node.http_port;
+    f.io_threads = 1;
+    http = std::make_unique<duet::http::server>(f, opts.node.name, stub);
+    http->disable_api();
+    auto port = http->start();
+    if (!port) {
+      stop_actors();
+      return fail(1, "node.http-port=" + std::to_string(opts.node.http_port)
+                       + ": " + port.error().message);
+    }
+    ready += " http=http://" + opts.node.host + ":" + std::to_string(*port);
   }
   std::cout << ready << std::endl;
 

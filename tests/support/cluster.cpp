@@ -43,6 +43,8 @@ cluster::cluster(cluster_options options)
   list += "]";
   verifiers.resize(opts.verifiers);
   for (size_t i = 0; i < opts.verifiers; ++i)
+    verifier_http_ports.push_back(free_port());
+  for (size_t i = 0; i < opts.verifiers; ++i)
     start_verifier(i);
   http_port = free_port();
   std::vector<std::string> args{"--front.http-port=" + std::to_string(http_port),
@@ -82,6 +84,7 @@ void cluster::start_verifier(size_t i) {
   auto file = "verifier-" + std::to_string(std::min<size_t>(i + 1, 3)) + ".ini";
   std::vector<std::string> args{
     "--node.port=" + std::to_string(verifier_ports[i]),
+    "--node.http-port=" + std::to_string(verifier_http_ports[i]),
     "--node.name=verifier-" + std::to_string(i + 1),
     opts.supervisor
       ? "--verifier.supervisor=127.0.0.1:" + std::to_string(supervisor_port)
@@ -99,7 +102,9 @@ std::string cluster::hub_arg() const {
 }
 
 void cluster::start_hub() {
-  hub = start_node("hub.ini", {"--node.port=" + std::to_string(hub_port)},
+  hub = start_node("hub.ini",
+                   {"--node.port=" + std::to_string(hub_port),
+                    "--node.http-port=0"},
                    dir + "/hub");
 }
 
@@ -130,7 +135,8 @@ bool cluster::wait_members(std::chrono::milliseconds timeout) {
 
 void cluster::start_supervisor() {
   supervisor = start_node("supervisor.ini",
-                          {"--node.port=" + std::to_string(supervisor_port)},
+                          {"--node.port=" + std::to_string(supervisor_port),
+                           "--node.http-port=0"},
                           dir + "/supervisor");
 }
 

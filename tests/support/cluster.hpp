@@ -81,6 +81,8 @@ public:
   uint16_t hub_port = 0;
   std::unique_ptr<process> hub;
   std::vector<uint16_t> verifier_ports;
+  /// HTTP ports of the verifier nodes (/metrics, /readyz).
+  std::vector<uint16_t> verifier_http_ports;
   std::unique_ptr<process> front;
   std::vector<std::unique_ptr<process>> verifiers;
 };

@@ -1,0 +1,51 @@
+#pragma once
+
+// Prometheus metrics of a node (prometheus-cpp), rendered by GET /metrics.
+// Metric objects are thread-safe; look a labelled series up once and keep the
+// reference, since a lookup takes a lock.
+
+#include <string>
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+} // namespace prometheus
+
+namespace duet::metrics {
+
+/// `duet_requests_total{style,outcome}`: HTTP requests answered by the
+/// front; outcome is match, mismatch, accepted (choreography), client_error
+/// or server_error.
+prometheus::Counter& requests(const std::string& style,
+                              const std::string& outcome);
+
+/// `duet_request_duration_seconds{style}`: time from reading a request to
+/// answering it.
+prometheus::Histogram& latency(const std::string& style);
+
+/// `duet_verifications_total{instance,result}`: verifications done by a
+/// verifier instance; result is match, mismatch or error.
+prometheus::Counter& verifications(const std::string& instance,
+                                   const std::string& result);
+
+/// `duet_requests_in_flight`: verification requests the front waits for.
+prometheus::Gauge& in_flight();
+
+/// `duet_choreography_pending_tasks`: tasks the task desk waits for.
+prometheus::Gauge& pending_tasks();
+
+/// `duet_choreography_duplicates_total`: results for already final tasks.
+prometheus::Counter& duplicates();
+
+/// `duet_failure_detections_total{by,what}`: peers found dead or silent.
+prometheus::Counter& failure_detections(const std::string& by,
+                                        const std::string& what);
+
+/// `duet_restarts_total`: verifier instances restarted by the supervisor.
+prometheus::Counter& restarts();
+
+/// Renders every metric in the Prometheus text format.
+std::string render();
+
+} // namespace duet::metrics
