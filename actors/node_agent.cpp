@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/connect.hpp"
 #include "actors/log.hpp"
 #include "actors/verifier.hpp"
 
@@ -46,27 +47,20 @@ void node_agent_state::connect_supervisor() {
     self->delayed_send(self, defaults::reconnect_interval,
                        reconnect_atom::value, uint16_t{0});
   };
-  auto mm = self->system().middleman().actor_handle();
-  self->request(mm, defaults::connect_timeout, caf::connect_atom::value, host, port)
-    .then(
-      [this, retry](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                    const std::set<std::string>& ifs) {
-        connecting = false;
-        if (!ptr || ifs != self->system().message_types<supervisor_actor>()) {
-          log::warning(opts.supervisor, " does not publish a supervisor");
-          retry();
-          return;
-        }
-        supervisor = caf::actor_cast<supervisor_actor>(std::move(ptr));
-        self->monitor(supervisor);
-        register_node();
-      },
-      [this, retry](const caf::error& err) {
-        connecting = false;
-        log::debug("cannot reach supervisor ", opts.supervisor, ": ",
-                   self->system().render(err));
-        retry();
-      });
+  connect_to<supervisor_actor>(
+    self, host, port, defaults::connect_timeout,
+    [this](supervisor_actor handle) {
+      connecting = false;
+      supervisor = std::move(handle);
+      self->monitor(supervisor);
+      register_node();
+    },
+    [this, retry](const std::string& why, bool wrong_peer) {
+      connecting = false;
+      log::print(wrong_peer ? log::level::warning : log::level::debug,
+                 "cannot use supervisor ", opts.supervisor, ": ", why);
+      retry();
+    });
 }
 
 void node_agent_state::register_node() {
