@@ -207,13 +207,14 @@ void front_service::submit(verify_request req, submit_callback done) {
                  task_submission{std::move(req), std::move(done)});
 }
 
-void front_service::task(std::string id, task_callback done) {
+void front_service::task(std::string id, std::chrono::milliseconds wait,
+                         task_callback done) {
   if (!desk_) {
     done(std::nullopt);
     return;
   }
   caf::anon_send(desk_, task_atom::value,
-                 task_query{std::move(id), std::move(done)});
+                 task_query{std::move(id), wait, std::move(done)});
 }
 
 void front_service::verify(style how, verify_request req, callback done) {

@@ -25,7 +25,8 @@ public:
 
   void submit(verify_request req, submit_callback done) override;
 
-  void task(std::string id, task_callback done) override;
+  void task(std::string id, std::chrono::milliseconds wait,
+            task_callback done) override;
 
   void cluster(text_callback done) override;
 

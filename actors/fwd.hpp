@@ -83,6 +83,8 @@ struct task_submission {
 /// only).
 struct task_query {
   std::string id;
+  /// Long poll: how long to wait for a pending task to end.
+  std::chrono::milliseconds wait{0};
   verify_service::task_callback done;
 };
 

@@ -4,6 +4,7 @@
 // abstract interface, so http_front/ never includes CAF.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -94,10 +95,12 @@ public:
   /// `overloaded` or `no_verifier` failure if it was refused.
   virtual void submit(verify_request req, submit_callback done) = 0;
 
-  /// Calls `done` with task `id` (marking it read), or nothing if unknown.
-  /// An empty `id` takes the oldest finished task not read yet (the seed's
-  /// id-less GET).
-  virtual void task(std::string id, task_callback done) = 0;
+  /// Calls `done` with task `id` (marking it read once final), or nothing if
+  /// unknown; if the task is pending, waits up to `wait` for it to end (long
+  /// poll). An empty `id` takes the oldest finished task not read yet (the
+  /// seed's id-less GET).
+  virtual void task(std::string id, std::chrono::milliseconds wait,
+                    task_callback done) = 0;
 
   /// Calls `done` with the cluster view as a JSON document: nodes, verifier
   /// instances, their state, restarts, heartbeat age, requests served and in

@@ -25,7 +25,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-constexpr auto tick_interval = std::chrono::milliseconds(250);
+constexpr auto tick_interval = std::chrono::milliseconds(100);
 
 struct task_entry {
   verify_request req;
@@ -60,6 +60,11 @@ struct task_desk_state {
   std::deque<std::string> finished_order;
   /// Finished task ids nobody has read yet, oldest first.
   std::deque<std::string> unread;
+  /// Long polls waiting for a pending task to end, with their deadlines.
+  std::unordered_multimap<std::string,
+                          std::pair<clock_type::time_point,
+                                    verify_service::task_callback>>
+    waiters;
   uint64_t accepted = 0;
   uint64_t redelivered = 0;
   uint64_t results_received = 0;
@@ -152,7 +157,27 @@ struct task_desk_state {
     --pending;
     metrics::pending_tasks().Set(static_cast<double>(pending));
     finished_order.push_back(id);
-    unread.push_back(id);
+    auto [first, last] = waiters.equal_range(id);
+    if (first != last) {
+      e.read = true;
+      for (auto i = first; i != last; ++i)
+        i->second.second(e.view);
+      waiters.erase(first, last);
+    } else {
+      unread.push_back(id);
+    }
+  }
+
+  void answer(task_query& q) {
+    if (!q.id.empty() && q.wait.count() > 0) {
+      auto i = entries.find(q.id);
+      if (i != entries.end() && i->second.view.state == "pending") {
+        waiters.emplace(q.id, std::make_pair(clock_type::now() + q.wait,
+                                             std::move(q.done)));
+        return;
+      }
+    }
+    q.done(query(q.id));
   }
 
   std::optional<task_view> query(const std::string& id) {
@@ -189,6 +214,16 @@ struct task_desk_state {
         if (e.attempt > 0)
           ++redelivered;
         publish(id, e);
+      }
+    }
+    for (auto i = waiters.begin(); i != waiters.end();) {
+      if (now >= i->second.first) {
+        auto e = entries.find(i->first);
+        i->second.second(e == entries.end() ? std::nullopt
+                                            : std::optional{e->second.view});
+        i = waiters.erase(i);
+      } else {
+        ++i;
       }
     }
     while (!finished_order.empty()) {
@@ -241,7 +276,7 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
     },
     [self](caf::group_down_msg& msg) { self->state.on_group_down(msg); },
     [self](submit_atom, task_submission& s) { self->state.submit(s); },
-    [self](task_atom, task_query& q) { q.done(self->state.query(q.id)); },
+    [self](task_atom, task_query& q) { self->state.answer(q); },
     [self](const choreo_result& r) { self->state.on_result(r); },
     [self](tick_atom) { self->state.tick(); },
     [self](cluster_atom) { return self->state.stats(); },

@@ -51,6 +51,9 @@ expected<const std::string*> string_field(const json& obj, const char* name) {
 
 namespace {
 
+// Longest long poll of GET /api/signature/<id>?wait=<ms>.
+constexpr long max_wait_ms = 30000;
+
 constexpr std::array<const char*, 5> outcomes{
   "match", "mismatch", "accepted", "client_error", "server_error"};
 
@@ -382,6 +385,25 @@ std::variant<response, deferred> route(const request& req,
     deferred job;
     job.kind = deferred::task;
     job.task_id = std::string{target.substr(task_prefix.size())};
+    auto query = std::string_view{req.target().data(), req.target().size()};
+    if (auto w = query.find("wait="); w != std::string_view::npos) {
+      auto digits = query.substr(w + 5, query.find('&', w) - (w + 5));
+      long ms = 0;
+      for (auto c : digits) {
+        if (c < '0' || c > '9' || ms > max_wait_ms)
+          return error_response(bhttp::status::bad_request,
+                                "wait must be milliseconds in 0.."
+                                  + std::to_string(max_wait_ms),
+                                version, keep_alive);
+        ms = ms * 10 + (c - '0');
+      }
+      if (ms > max_wait_ms)
+        return error_response(bhttp::status::bad_request,
+                              "wait must be milliseconds in 0.."
+                                + std::to_string(max_wait_ms),
+                              version, keep_alive);
+      job.wait = std::chrono::milliseconds{ms};
+    }
     if (job.task_id.empty() || job.task_id.size() > 64)
       return error_response(bhttp::status::not_found,
                             "no such task: '" + job.task_id + "'", version,

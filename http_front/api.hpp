@@ -4,6 +4,7 @@
 // immediate response or to a verification for the actors, and renders
 // outcomes. Sessions only adapt; tests call these functions directly.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <variant>
@@ -51,6 +52,8 @@ struct deferred {
   bool as_text = false;
   /// For `task`: the task id; empty for the seed's id-less GET.
   std::string task_id;
+  /// For `task`: long-poll time (`?wait=<ms>`).
+  std::chrono::milliseconds wait{0};
 };
 
 /// Returns a response at once, or a verification to run first.

@@ -198,7 +198,7 @@ void session::handle(request req) {
   }
   if (job.kind == deferred::task) {
     shared_->ctx.service.task(
-      job.task_id,
+      job.task_id, job.wait,
       [self = shared_from_this(), seq, version, keep_alive,
        id = job.task_id](std::optional<task_view> view) mutable {
         net::post(self->stream_.get_executor(),

@@ -10,8 +10,9 @@
 // is timed from its *scheduled* send time, so a stall shows up in the
 // percentiles instead of being hidden (no coordinated omission).
 // Styles: inline (the front's baseline without actors), direct,
-// orchestration, choreography (POST, then poll GET /api/signature/<id> until
-// the task is final; the whole task is timed).
+// orchestration, choreography (POST, then long-poll
+// GET /api/signature/<id>?wait=5000 until the task is final; the whole task
+// is timed).
 
 #include <algorithm>
 #include <chrono>
@@ -258,10 +259,8 @@ private:
       fail("closed");
       return;
     }
-    timer_.expires_after(std::chrono::milliseconds(2));
-    timer_.async_wait([self = shared_from_this()](beast::error_code) {
-      self->send(http::verb::get, "/api/signature/" + self->task_id_, {});
-    });
+    // Long poll: the front answers as soon as the task is final.
+    send(http::verb::get, "/api/signature/" + task_id_ + "?wait=5000", {});
   }
 
   void finish(bool ok, const std::string& error, bool keep_alive) {

@@ -46,7 +46,8 @@ public:
   void submit(duet::verify_request, submit_callback done) override {
     done(duet::failure{duet::ec::no_verifier, "no front role on this node"});
   }
-  void task(std::string, task_callback done) override {
+  void task(std::string, std::chrono::milliseconds,
+            task_callback done) override {
     done(std::nullopt);
   }
   void cluster(text_callback done) override {

@@ -25,7 +25,7 @@ struct no_service : verify_service {
   void submit(verify_request, submit_callback) override {
     FAIL("route() must not call the service");
   }
-  void task(std::string, task_callback) override {
+  void task(std::string, std::chrono::milliseconds, task_callback) override {
     FAIL("route() must not call the service");
   }
   const front_status& status() const noexcept override {

@@ -228,6 +228,16 @@ TEST_CASE("seed compatibility: POST, then the id-less GET") {
         != std::string::npos);
   CHECK_FALSE(task(c, bad).contains("verified"));
   CHECK(http_request(c.http_port, "GET", "/api/signature/nope").status == 404);
+
+  // Long poll: the answer comes as soon as the task is final.
+  auto id = submit(c, body(true));
+  auto polled = http_request(c.http_port, "GET",
+                             "/api/signature/" + id + "?wait=10000");
+  CHECK(polled.status == 200);
+  CHECK(json::parse(polled.body)["state"] == "done");
+  CHECK(http_request(c.http_port, "GET", "/api/signature/" + id + "?wait=x")
+          .status
+        == 400);
 }
 
 TEST_CASE("backpressure: 503 at the pending limit, nothing lost") {
