@@ -35,18 +35,6 @@ response method_not_allowed(const request& req, const char* allow) {
   return res;
 }
 
-// Returns the string field `name` of `obj`, or a failure if it has another
-// type; `nullptr` if it is absent.
-expected<const std::string*> string_field(const json& obj, const char* name) {
-  auto i = obj.find(name);
-  if (i == obj.end())
-    return static_cast<const std::string*>(nullptr);
-  if (!i->is_string())
-    return failure{ec::bad_request,
-                   std::string{"field \""} + name + "\" must be a string"};
-  return i->get_ptr<const std::string*>();
-}
-
 } // namespace
 
 namespace {
@@ -264,56 +252,6 @@ response render_cluster(const std::string& json_doc, bool as_text,
   }
   res.prepare_payload();
   return res;
-}
-
-expected<verify_request> parse_verify_body(const std::string& body,
-                                           const api_context& ctx) {
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return failure{ec::bad_request, "request body is not valid JSON"};
-  if (!doc.is_object())
-    return failure{ec::bad_request, "request body must be a JSON object"};
-  verify_request req;
-  auto sig = string_field(doc, "hexSignature");
-  if (!sig)
-    return sig.error();
-  if (*sig == nullptr)
-    return failure{ec::bad_request, "missing field \"hexSignature\""};
-  req.hex_signature = **sig;
-  auto key = string_field(doc, "keyId");
-  if (!key)
-    return key.error();
-  req.key_id = *key ? **key : ctx.opts.default_key_id;
-  const std::string* inline_text = nullptr;
-  for (auto name : {"text", "texto"}) {
-    auto txt = string_field(doc, name);
-    if (!txt)
-      return txt.error();
-    if (*txt != nullptr) {
-      if (inline_text != nullptr)
-        return failure{ec::bad_request,
-                       "give the text once, as \"text\" or \"texto\""};
-      inline_text = *txt;
-    }
-  }
-  auto file = string_field(doc, "textFile");
-  if (!file)
-    return file.error();
-  if (inline_text != nullptr && *file != nullptr)
-    return failure{ec::bad_request,
-                   "give either \"text\" or \"textFile\", not both"};
-  if (inline_text != nullptr) {
-    req.text = *inline_text;
-  } else if (*file != nullptr) {
-    auto data = ctx.documents.read(**file, ctx.opts.body_limit);
-    if (!data)
-      return data.error();
-    req.text = std::move(*data);
-  } else {
-    return failure{ec::bad_request,
-                   "missing field \"text\" (or \"texto\" or \"textFile\")"};
-  }
-  return req;
 }
 
 std::variant<response, deferred> route(const request& req,

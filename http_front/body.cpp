@@ -1,0 +1,86 @@
+// Parsing verification request bodies with simdjson: nlohmann's lexer
+// appends each character of a string separately, which cost a fifth of the
+// front's CPU on the seed's 3.3 KB text (perf, direct style under load).
+
+#include "http_front/api.hpp"
+
+#include <simdjson.h>
+
+namespace duet::http {
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+// Reads string field `name` of `obj` into `out`; absent leaves `found` false.
+expected<bool> string_field(object obj, const char* name, std::string& out,
+                            bool& found) {
+  element value;
+  found = obj.at_key(name).get(value) == simdjson::SUCCESS;
+  if (!found)
+    return true;
+  std::string_view str;
+  if (value.get(str) != simdjson::SUCCESS)
+    return failure{ec::bad_request,
+                   std::string{"field \""} + name + "\" must be a string"};
+  out.assign(str.data(), str.size());
+  return true;
+}
+
+} // namespace
+
+expected<verify_request> parse_verify_body(const std::string& body,
+                                           const api_context& ctx) {
+  // One parser per io thread: it keeps its buffers between requests.
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded{body};
+  element doc;
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS)
+    return failure{ec::bad_request, "request body is not valid JSON"};
+  object obj;
+  if (doc.get(obj) != simdjson::SUCCESS)
+    return failure{ec::bad_request, "request body must be a JSON object"};
+  verify_request req;
+  bool found = false;
+  if (auto ok = string_field(obj, "hexSignature", req.hex_signature, found);
+      !ok)
+    return ok.error();
+  if (!found)
+    return failure{ec::bad_request, "missing field \"hexSignature\""};
+  if (auto ok = string_field(obj, "keyId", req.key_id, found); !ok)
+    return ok.error();
+  if (!found)
+    req.key_id = ctx.opts.default_key_id;
+  bool has_text = false;
+  for (auto name : {"text", "texto"}) {
+    std::string text;
+    if (auto ok = string_field(obj, name, text, found); !ok)
+      return ok.error();
+    if (found) {
+      if (has_text)
+        return failure{ec::bad_request,
+                       "give the text once, as \"text\" or \"texto\""};
+      has_text = true;
+      req.text = std::move(text);
+    }
+  }
+  std::string file;
+  if (auto ok = string_field(obj, "textFile", file, found); !ok)
+    return ok.error();
+  if (found && has_text)
+    return failure{ec::bad_request,
+                   "give either \"text\" or \"textFile\", not both"};
+  if (found) {
+    auto data = ctx.documents.read(file, ctx.opts.body_limit);
+    if (!data)
+      return data.error();
+    req.text = std::move(*data);
+  } else if (!has_text) {
+    return failure{ec::bad_request,
+                   "missing field \"text\" (or \"texto\" or \"textFile\")"};
+  }
+  return req;
+}
+
+} // namespace duet::http
