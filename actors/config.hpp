@@ -4,6 +4,7 @@
 // loaded strictly. CAF silently ignores unknown keys and values of the wrong
 // type in INI files; `load` refuses them and names file, line and key.
 
+#include <set>
 #include <string>
 
 #include <caf/actor_system_config.hpp>
@@ -26,11 +27,14 @@ public:
   options opts;
 
 private:
-  expected<bool> check_file(const std::string& path) const;
-  expected<bool> check_cli(const std::vector<std::string>& args) const;
+  expected<bool> check_file(const std::string& path);
+  expected<bool> check_cli(const std::vector<std::string>& args);
   expected<bool> check_value(const std::string& key, const std::string& value,
                              bool ini) const;
   expected<bool> validate();
+
+  /// Keys set in the file or on the command line.
+  std::set<std::string> given_;
   void print_help(std::ostream& out) const;
 };
 
