@@ -16,6 +16,11 @@ namespace duet {
 // -- jobs ---------------------------------------------------------------------
 
 void router_state::accept(front_job& fj) {
+  if (fj.how == style::choreography) {
+    // Choreography tasks go to the task desk, never here.
+    fj.done(failure{ec::bad_request, "choreography requests are tasks"});
+    return;
+  }
   auto id = next_job++;
   auto& j = jobs[id];
   j.req = std::move(fj.req);

@@ -54,9 +54,11 @@ void router_state::fetch(style how, const std::string& address) {
       [this, how, address](std::vector<instance_info>& list) {
         sync(how, address, list);
       },
-      [this, address](const caf::error& err) {
+      [this, how, address](const caf::error& err) {
         log::warning("cannot list the instances of ", address, ": ",
-                     self->system().render(err));
+                     self->system().render(err), "; asking again");
+        self->delayed_send(self, opts.reconnect_interval, fetch_atom::value,
+                           index(how), address);
       });
 }
 

@@ -223,5 +223,8 @@ int main(int argc, char** argv) {
     duet::log::warning(hanging, " group lookup(s) hang; exiting hard");
     std::_Exit(0);
   }
+  // Actors may still hold callbacks of HTTP sessions: let them go while the
+  // io_context the sessions belong to still exists.
+  sys.await_all_actors_done();
   return 0;
 }

@@ -6,6 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "support/cluster.hpp"
 
@@ -168,6 +173,63 @@ TEST_CASE("answers 503 when no verifier is reachable") {
                                        {"hexSignature", seed.signature}});
   CHECK(res.status == 503);
   CHECK(message_of(res).find("no verifier is reachable") != std::string::npos);
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("scenario.http") {
+
+TEST_CASE("pipelined requests are answered in order") {
+  cluster c;
+  REQUIRE(c.wait_verifiers_up(2));
+  seed_vector seed;
+  auto body = json{{"textFile", "arquivo.txt"},
+                   {"hexSignature", seed.signature}}
+                .dump();
+  auto post = "POST /api/direct/signature HTTP/1.1\r\nHost: x\r\n"
+              "Content-Type: application/json\r\nContent-Length: "
+              + std::to_string(body.size()) + "\r\n\r\n" + body;
+  auto raw = raw_exchange(c.http_port,
+                          post + "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" + post
+                            + "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                              "Connection: close\r\n\r\n");
+  auto first = raw.find("signature ok!");
+  auto second = raw.find("no such resource", first);
+  auto third = raw.find("signature ok!", second);
+  auto fourth = raw.find("\"node\":\"front\"", third);
+  CHECK(first != std::string::npos);
+  CHECK(second != std::string::npos);
+  CHECK(third != std::string::npos);
+  CHECK(fourth != std::string::npos);
+}
+
+TEST_CASE("connections past front.max-connections get 503") {
+  cluster c{[] {
+    cluster_options opts;
+    opts.front_extra = {"--front.max-connections=2"};
+    return opts;
+  }()};
+  REQUIRE(c.wait_verifiers_up(2));
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    auto fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(c.http_port);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+            == 0);
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(200ms);
+  auto res = http_request(c.http_port, "GET", "/healthz");
+  CHECK(res.status == 503);
+  CHECK(res.body.find("front.max-connections") != std::string::npos);
+  for (auto fd : held)
+    close(fd);
+  CHECK(wait_until(
+    [&] { return http_request(c.http_port, "GET", "/healthz").status == 200; },
+    5000ms));
 }
 
 } // TEST_SUITE

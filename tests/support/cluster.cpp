@@ -23,29 +23,51 @@ std::unique_ptr<process> start_node(const std::string& config,
   return std::make_unique<process>(std::move(argv), log_prefix);
 }
 
+namespace {
+
+// Waits for the node's ready line; false if it exited (e.g. its port was
+// taken between free_port() and the start) or took too long.
+bool started(process& p) {
+  wait_until(
+    [&] { return p.out().find(" ready:") != std::string::npos || !p.running(); },
+    15000ms);
+  return p.out().find(" ready:") != std::string::npos;
+}
+
+} // namespace
+
 cluster::cluster(cluster_options options)
   : opts(std::move(options)), dir(make_temp_dir()) {
-  if (opts.supervisor) {
+  for (int attempt = 0; opts.supervisor && attempt < 3; ++attempt) {
     supervisor_port = free_port();
     start_supervisor();
+    if (started(*supervisor))
+      break;
   }
-  if (opts.hub) {
+  for (int attempt = 0; opts.hub && attempt < 3; ++attempt) {
     hub_port = free_port();
     start_hub();
+    if (started(*hub))
+      break;
   }
+  verifiers.resize(opts.verifiers);
+  verifier_ports.resize(opts.verifiers);
+  verifier_http_ports.resize(opts.verifiers);
+  for (size_t i = 0; i < opts.verifiers; ++i)
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      verifier_ports[i] = free_port();
+      verifier_http_ports[i] = free_port();
+      start_verifier(i);
+      if (started(*verifiers[i]))
+        break;
+    }
   std::string list = "[";
   for (size_t i = 0; i < opts.verifiers; ++i) {
-    verifier_ports.push_back(free_port());
     if (i > 0)
       list += ",";
-    list += "\"127.0.0.1:" + std::to_string(verifier_ports.back()) + "\"";
+    list += "\"127.0.0.1:" + std::to_string(verifier_ports[i]) + "\"";
   }
   list += "]";
-  verifiers.resize(opts.verifiers);
-  for (size_t i = 0; i < opts.verifiers; ++i)
-    verifier_http_ports.push_back(free_port());
-  for (size_t i = 0; i < opts.verifiers; ++i)
-    start_verifier(i);
   http_port = free_port();
   std::vector<std::string> args{"--front.http-port=" + std::to_string(http_port),
                                 "--front.verifiers=" + list};
@@ -60,7 +82,13 @@ cluster::cluster(cluster_options options)
                                    : "--front.style=direct");
   for (auto& arg : opts.front_extra)
     args.push_back(arg);
-  front = start_node("front.ini", std::move(args), dir + "/front");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    front = start_node("front.ini", args, dir + "/front");
+    if (started(*front))
+      break;
+    http_port = free_port();
+    args[0] = "--front.http-port=" + std::to_string(http_port);
+  }
 }
 
 cluster::~cluster() {

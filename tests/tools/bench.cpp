@@ -135,13 +135,15 @@ TEST_CASE("smoke run of every style against a cluster") {
   opts.front_extra = {"--front.inline-keys=keys"};
   cluster c{opts};
   REQUIRE(c.wait_members());
-  REQUIRE(wait_until(
-    [&] {
-      auto doc = c.view();
-      return doc.is_object() && doc["orchestration"].size() == 2
-             && doc["direct"].size() == 2;
-    },
-    15000ms));
+  REQUIRE_MESSAGE(wait_until(
+                    [&] {
+                      auto doc = c.view();
+                      return doc.is_object()
+                             && doc["orchestration"].size() == 2
+                             && doc["direct"].size() == 2;
+                    },
+                    15000ms),
+                  std::string{c.view().dump() + "\n" + c.front->err()});
   auto url = "--url=http://127.0.0.1:" + std::to_string(c.http_port);
   auto data = source_dir() + "/tests/data/seed-vector/";
   for (auto style : {"inline", "direct", "orchestration", "choreography"}) {
