@@ -96,10 +96,7 @@ struct consumer_state {
 
   void on_lookup(group_lookup& r) {
     if (!r.grp) {
-      log::warning("cannot join ", r.name, " on hub ", opts.hub, ": ",
-                   r.error, "; retrying");
-      self->delayed_send(self, defaults::reconnect_interval, group_atom::value,
-                         r.name);
+      retry_lookup(self, r, opts.hub);
       return;
     }
     self->join(r.grp);

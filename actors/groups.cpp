@@ -7,10 +7,13 @@
 #include <thread>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/group_manager.hpp>
 #include <caf/send.hpp>
 
 #include "actors/fwd.hpp"
+#include "actors/log.hpp"
+#include "actors/options.hpp"
 
 namespace duet {
 
@@ -67,6 +70,14 @@ size_t await_lookups(std::chrono::milliseconds timeout) {
   while (running_lookups > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return running_lookups;
+}
+
+void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
+                  const std::string& hub) {
+  log::warning("cannot use group ", failed.name, " on hub ", hub, ": ",
+               failed.error, "; retrying");
+  self->delayed_send(self, defaults::reconnect_interval, group_atom::value,
+                     failed.name);
 }
 
 } // namespace duet

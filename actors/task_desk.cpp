@@ -77,10 +77,7 @@ struct task_desk_state {
 
   void on_lookup(group_lookup& r) {
     if (!r.grp) {
-      log::warning("cannot reach ", r.name, " on hub ", opts.hub, ": ",
-                   r.error, "; retrying");
-      self->delayed_send(self, defaults::reconnect_interval, group_atom::value,
-                         r.name);
+      retry_lookup(self, r, opts.hub);
       return;
     }
     if (r.name == task_group_name) {
