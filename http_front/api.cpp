@@ -69,27 +69,28 @@ request_series& series() {
   return instance;
 }
 
-size_t outcome_of(const response& res) {
+// Index into `outcomes`.
+size_t outcome_of(const response& res, const expected<verdict>* v) {
+  if (v != nullptr && *v)
+    return (*v)->verified ? 0 : 1;
   auto code = res.result_int();
   if (code == 202)
     return 2;
-  if (code >= 500)
-    return 4;
-  if (code >= 400)
-    return 3;
-  return res.body().find("\"verified\":true") != std::string::npos ? 0 : 1;
+  return code >= 500 ? 4 : 3;
 }
 
-void count_at(size_t index, const response& res, double seconds) {
+void count_at(size_t index, const response& res, double seconds,
+              const expected<verdict>* v) {
   auto& s = series();
-  s.count[index][outcome_of(res)]->Increment();
+  s.count[index][outcome_of(res, v)]->Increment();
   s.latency[index]->Observe(seconds);
 }
 
 } // namespace
 
-void count_request(style how, const response& res, double seconds) {
-  count_at(static_cast<size_t>(how), res, seconds);
+void count_request(style how, const response& res, double seconds,
+                   const expected<verdict>* outcome) {
+  count_at(static_cast<size_t>(how), res, seconds, outcome);
 }
 
 api_context::api_context(front_options opts, std::string node,
@@ -363,22 +364,22 @@ std::variant<response, deferred> route(const request& req,
     if (req.method() != bhttp::verb::post)
       return method_not_allowed(req, "POST");
     auto started = std::chrono::steady_clock::now();
-    auto answer = [&] {
+    auto outcome = [&]() -> expected<verdict> {
       auto parsed = parse_verify_body(req.body(), ctx);
       if (!parsed)
-        return error_response(to_status(parsed.error().code),
-                              parsed.error().message, version, keep_alive);
+        return std::move(parsed.error());
       auto matched = ctx.inline_keys->verify(parsed->key_id, parsed->text,
                                              parsed->hex_signature);
       if (!matched)
-        return render(std::move(matched.error()), version, keep_alive);
-      return render(verdict{*matched, ctx.node + "/inline"}, version,
-                    keep_alive);
+        return std::move(matched.error());
+      return verdict{*matched, ctx.node + "/inline"};
     }();
+    auto answer = render(outcome, version, keep_alive);
     count_at(3, answer,
              std::chrono::duration<double>(std::chrono::steady_clock::now()
                                            - started)
-               .count());
+               .count(),
+             &outcome);
     return answer;
   }
   std::optional<style> how;

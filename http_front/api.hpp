@@ -88,8 +88,10 @@ response error_response(bhttp::status status, const std::string& message,
                         unsigned version, bool keep_alive);
 
 /// Counts an answered verification request in `duet_requests_total` and
-/// `duet_request_duration_seconds`.
-void count_request(style how, const response& res, double seconds);
+/// `duet_request_duration_seconds`; `outcome` is the verification's, if one
+/// ran (otherwise the status class of `res` decides).
+void count_request(style how, const response& res, double seconds,
+                   const expected<verdict>* outcome = nullptr);
 
 /// The one place that maps an error code to an HTTP status.
 bhttp::status to_status(ec code) noexcept;

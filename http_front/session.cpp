@@ -219,7 +219,7 @@ void session::handle(request req) {
                 [self, seq, version, keep_alive, elapsed, how,
                  outcome = std::move(outcome)]() mutable {
                   auto res = render(outcome, version, keep_alive);
-                  count_request(how, res, elapsed());
+                  count_request(how, res, elapsed(), &outcome);
                   self->complete(seq, std::move(res));
                 });
     });
