@@ -1,5 +1,7 @@
 #include "actors/front.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -12,6 +14,13 @@
 #include "actors/task_desk.hpp"
 
 namespace duet {
+
+namespace {
+
+// Most tries sent to one instance in one message.
+constexpr size_t max_batch = 32;
+
+} // namespace
 
 // -- jobs ---------------------------------------------------------------------
 
@@ -59,30 +68,89 @@ void router_state::dispatch(uint64_t id) {
   j.target = target->name;
   ++target->in_flight;
   auto attempt = ++j.attempt;
-  auto timeout = std::min<clock_type::duration>(j.deadline - now,
-                                                opts.attempt_timeout);
-  auto how = j.how;
-  auto name = target->name;
-  self->request(target->handle, timeout, verify_atom::value, j.req)
+  // Batching: the try waits in the outbox until the mailbox is drained (a
+  // flush message to self queues behind the work already there).
+  auto& queued = outbox[{j.how, j.target}];
+  queued.emplace_back(id, attempt);
+  if (queued.size() >= max_batch) {
+    auto batch = std::move(queued);
+    outbox.erase({j.how, j.target});
+    send_batch(j.how, j.target, std::move(batch));
+  } else if (!flush_scheduled) {
+    flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+void router_state::flush() {
+  flush_scheduled = false;
+  auto pending = std::move(outbox);
+  outbox.clear();
+  for (auto& [key, batch] : pending)
+    send_batch(key.first, key.second, std::move(batch));
+}
+
+void router_state::send_batch(style how, const std::string& name,
+                              std::vector<job_try> batch) {
+  // Drop tries that were superseded (e.g. the instance died meanwhile).
+  batch.erase(std::remove_if(batch.begin(), batch.end(),
+                             [this](const job_try& t) {
+                               return !current(t.first, t.second);
+                             }),
+              batch.end());
+  if (batch.empty())
+    return;
+  auto target = pool_of(how).find(name);
+  if (target == nullptr || !target->handle) {
+    for (auto& t : batch)
+      dispatch(t.first);
+    return;
+  }
+  auto now = clock_type::now();
+  auto timeout = clock_type::duration{opts.attempt_timeout};
+  std::vector<verify_request> reqs;
+  reqs.reserve(batch.size());
+  for (auto& t : batch) {
+    auto& j = jobs[t.first];
+    timeout = std::min<clock_type::duration>(timeout, j.deadline - now);
+    reqs.push_back(j.req);
+  }
+  if (timeout <= clock_type::duration::zero())
+    timeout = std::chrono::milliseconds(1);
+  self->request(target->handle, timeout, verify_atom::value, std::move(reqs))
     .then(
-      [this, id, attempt, how, name](verdict& v) {
-        settle(how, name);
-        if (!current(id, attempt))
-          return;
-        ++pool_of(how).served_by[name];
-        finish(id, std::move(v));
-      },
-      [this, id, attempt, how, name](const caf::error& err) {
-        settle(how, name);
-        if (!current(id, attempt))
-          return;
-        if (!is_transport_error(err)) {
-          finish(id, to_failure(err));
-          return;
+      [this, how, name, batch](batch_verdicts& v) {
+        for (size_t i = 0; i < batch.size(); ++i) {
+          settle(how, name);
+          auto [id, attempt] = batch[i];
+          if (!current(id, attempt))
+            continue;
+          if (i >= v.answers.size()) {
+            dispatch(id);
+            continue;
+          }
+          auto& a = v.answers[i];
+          if (a.code == 0) {
+            ++pool_of(how).served_by[name];
+            finish(id, verdict{a.verified, v.verifier});
+          } else {
+            finish(id, failure{static_cast<ec>(a.code), std::move(a.message)});
+          }
         }
-        log::warning("try ", attempt, " on ", name,
-                     " failed: ", self->system().render(err));
-        dispatch(id);
+      },
+      [this, how, name, batch](const caf::error& err) {
+        for (auto [id, attempt] : batch) {
+          settle(how, name);
+          if (!current(id, attempt))
+            continue;
+          if (!is_transport_error(err)) {
+            finish(id, to_failure(err));
+            continue;
+          }
+          log::warning("try ", attempt, " on ", name,
+                       " failed: ", self->system().render(err));
+          dispatch(id);
+        }
       });
 }
 
@@ -169,6 +237,7 @@ caf::behavior router(caf::stateful_actor<router_state>* self,
   s.connect_supervisor();
   return {
     [self](job_atom, front_job& fj) { self->state.accept(fj); },
+    [self](flush_atom) { self->state.flush(); },
     [self](cluster_atom, cluster_query& q) { self->state.cluster(q); },
     [self](registry_atom, registry& reg) { self->state.on_registry(reg); },
     [self](reconnect_atom, int32_t how, const std::string& address) {

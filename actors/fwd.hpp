@@ -43,6 +43,7 @@ using result_atom = caf::atom_constant<caf::atom("result")>;
 using beat_atom = caf::atom_constant<caf::atom("beat")>;
 using group_atom = caf::atom_constant<caf::atom("group")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 } // namespace duet
 
@@ -59,6 +60,32 @@ typename Inspector::result_type inspect(Inspector& f, verify_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, verdict& x) {
   return f(caf::meta::type_name("verdict"), x.verified, x.verifier);
+}
+
+/// One answer of a batch: a verdict (`code` 0) or an error (`code` is an
+/// `ec`, `message` says what is wrong).
+struct batch_answer {
+  uint8_t code = 0;
+  bool verified = false;
+  std::string message;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_answer& x) {
+  return f(caf::meta::type_name("batch_answer"), x.code, x.verified,
+           x.message);
+}
+
+/// The answers to a batch of requests, in request order.
+struct batch_verdicts {
+  /// The instance that answered.
+  std::string verifier;
+  std::vector<batch_answer> answers;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_verdicts& x) {
+  return f(caf::meta::type_name("batch_verdicts"), x.verifier, x.answers);
 }
 
 /// A request from the HTTP side with its completion callback (local only).
@@ -146,6 +173,10 @@ typename Inspector::result_type inspect(Inspector& f, member_beat& x) {
 using verifier_actor = caf::typed_actor<
   // Checks a signature: answers the verdict, or an `ec` error for bad input.
   caf::replies_to<verify_atom, verify_request>::with<verdict>,
+  // Checks a batch (what a front has queued for this instance): one message
+  // each way instead of one per request.
+  caf::replies_to<verify_atom, std::vector<verify_request>>::with<
+    batch_verdicts>,
   // Liveness probe: answers the number of verifications done so far.
   caf::replies_to<ping_atom>::with<uint64_t>>;
 
@@ -264,6 +295,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
 
   CAF_ADD_TYPE_ID(duet, (duet::verify_request))
   CAF_ADD_TYPE_ID(duet, (duet::verdict))
+  CAF_ADD_TYPE_ID(duet, (std::vector<duet::verify_request>))
+  CAF_ADD_TYPE_ID(duet, (duet::batch_answer))
+  CAF_ADD_TYPE_ID(duet, (duet::batch_verdicts))
   CAF_ADD_TYPE_ID(duet, (duet::instance_info))
   CAF_ADD_TYPE_ID(duet, (std::vector<duet::instance_info>))
   CAF_ADD_TYPE_ID(duet, (duet::node_registration))

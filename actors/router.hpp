@@ -7,6 +7,7 @@
 
 #include <array>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -53,6 +54,12 @@ struct router_state {
   std::optional<registry> last_registry;
   std::unordered_map<uint64_t, job> jobs;
   uint64_t next_job = 0;
+  /// A job's try: its id and attempt number.
+  using job_try = std::pair<uint64_t, uint32_t>;
+  /// Tries picked for an instance but not sent yet; `flush` sends each list
+  /// as one batch once the mailbox holds no more work.
+  std::map<std::pair<style, std::string>, std::vector<job_try>> outbox;
+  bool flush_scheduled = false;
 
   /// Index of the pool of style `how` in `pools`.
   static constexpr int32_t index(style how) {
@@ -116,6 +123,13 @@ struct router_state {
   /// Sends job `id` to the next instance, or ends it if none is left or its
   /// deadline passed.
   void dispatch(uint64_t id);
+
+  /// Sends every batch in the outbox.
+  void flush();
+
+  /// Sends the tries `batch` to instance `name` as one message.
+  void send_batch(style how, const std::string& name,
+                  std::vector<job_try> batch);
 
   /// Books the end of one try on instance `name`.
   pool_instance* settle(style how, const std::string& name);

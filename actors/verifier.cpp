@@ -9,29 +9,52 @@
 
 namespace duet {
 
-caf::result<verdict> verifier_state::verify(const verify_request& req) {
+expected<bool> verifier_state::check(const verify_request& req) {
   if (req.key_id.compare(0, crash_key_id.size(), crash_key_id) == 0) {
     if (!fault_injection)
-      return to_caf_error({ec::unknown_key,
-                           "unknown keyId '" + req.key_id
-                             + "' (fault injection is off on " + id + ")"});
+      return failure{ec::unknown_key,
+                     "unknown keyId '" + req.key_id
+                       + "' (fault injection is off on " + id + ")"};
     auto target = std::string_view{req.key_id}.substr(crash_key_id.size());
     if (!target.empty() && target != "@" + id)
-      return to_caf_error({ec::injected_fault, id + " is not the target"});
+      return failure{ec::injected_fault, id + " is not the target"};
     log::warning(id, ": crashing on purpose (fault injection)");
-    auto err = to_caf_error({ec::injected_fault, id + " crashed on purpose"});
-    self->quit(err);
-    return err;
+    failure crash{ec::injected_fault, id + " crashed on purpose"};
+    self->quit(to_caf_error(crash));
+    return crash;
   }
   ++served;
   auto matched = keys->verify(req.key_id, req.text, req.hex_signature);
   if (!matched) {
     counted[2]->Increment();
     log::debug(id, ": ", matched.error().message);
-    return to_caf_error(std::move(matched.error()));
+    return matched;
   }
   counted[*matched ? 0 : 1]->Increment();
+  return matched;
+}
+
+caf::result<verdict> verifier_state::verify(const verify_request& req) {
+  auto matched = check(req);
+  if (!matched)
+    return to_caf_error(std::move(matched.error()));
   return verdict{*matched, id};
+}
+
+batch_verdicts
+verifier_state::verify(const std::vector<verify_request>& batch) {
+  batch_verdicts result;
+  result.verifier = id;
+  result.answers.reserve(batch.size());
+  for (auto& req : batch) {
+    auto matched = check(req);
+    if (matched)
+      result.answers.push_back({0, *matched, {}});
+    else
+      result.answers.push_back({static_cast<uint8_t>(matched.error().code),
+                                false, std::move(matched.error().message)});
+  }
+  return result;
 }
 
 verifier_actor::behavior_type
@@ -48,6 +71,9 @@ verifier(verifier_actor::stateful_pointer<verifier_state> self,
   return {
     [self](verify_atom, const verify_request& req) -> caf::result<verdict> {
       return self->state.verify(req);
+    },
+    [self](verify_atom, const std::vector<verify_request>& batch) {
+      return self->state.verify(batch);
     },
     [self](ping_atom) { return self->state.served; },
   };

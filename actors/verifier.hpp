@@ -45,8 +45,14 @@ struct verifier_state {
   /// error), looked up once.
   prometheus::Counter* counted[3] = {nullptr, nullptr, nullptr};
 
+  /// Checks one request: whether it matched, or what is wrong with it.
+  expected<bool> check(const verify_request& req);
+
   /// Checks one request; a mismatch is a verdict, bad input an error.
   caf::result<verdict> verify(const verify_request& req);
+
+  /// Checks a batch; every request gets an answer.
+  batch_verdicts verify(const std::vector<verify_request>& batch);
 };
 
 /// Returns the behavior of a verifier instance named `id`.
