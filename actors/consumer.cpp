@@ -74,6 +74,7 @@ struct consumer_state {
   bool joined_at_set = false;
   clock_type::time_point joined_at;
   std::map<std::string, clock_type::time_point> members;
+  std::vector<std::string> member_names;
   std::unordered_map<std::string, seen_task> seen;
   std::deque<std::string> done_order;
   std::unordered_set<std::string> done;
@@ -84,10 +85,14 @@ struct consumer_state {
   }
 
   bool mine(const std::string& id) const {
-    std::vector<std::string> names;
+    return task_owner(id, member_names) == member;
+  }
+
+  // Called after every change of `members` (the owner lookup runs per task).
+  void members_changed() {
+    member_names.clear();
     for (auto& kvp : members)
-      names.push_back(kvp.first);
-    return task_owner(id, names) == member;
+      member_names.push_back(kvp.first);
   }
 
   void lookup(const char* name) {
@@ -105,6 +110,7 @@ struct consumer_state {
       joined_at = clock_type::now();
       joined_at_set = true;
       members[member] = joined_at;
+      members_changed();
     } else {
       results = r.grp;
     }
@@ -155,6 +161,7 @@ struct consumer_state {
       return;
     if (b.leaving) {
       if (members.erase(b.member) > 0) {
+        members_changed();
         log::info("member ", b.member, " left");
         take_over();
       }
@@ -162,8 +169,10 @@ struct consumer_state {
     }
     auto added = members.count(b.member) == 0;
     members[b.member] = clock_type::now();
-    if (added)
+    if (added) {
+      members_changed();
       log::info("member ", b.member, " joined");
+    }
   }
 
   void tick() {
@@ -181,6 +190,8 @@ struct consumer_state {
         ++i;
       }
     }
+    if (lost)
+      members_changed();
     if (lost || warm())
       take_over();
     self->delayed_send(self, opts.beat_interval, tick_atom::value);
