@@ -58,6 +58,7 @@ struct consumer_state {
   struct seen_task {
     choreo_task task;
     bool in_progress = false;
+    clock_type::time_point seen_at;
   };
 
   caf::stateful_actor<consumer_state>* self;
@@ -137,7 +138,9 @@ struct consumer_state {
     auto i = seen.find(t.id);
     if (i == seen.end()) {
       auto id = t.id; // not `t.id`: the task is moved into the value
-      i = seen.emplace(std::move(id), seen_task{std::move(t), false}).first;
+      i = seen.emplace(std::move(id), seen_task{std::move(t), false,
+                                                clock_type::now()})
+            .first;
     } else {
       i->second.task.attempt = t.attempt;
     }
@@ -192,6 +195,13 @@ struct consumer_state {
     }
     if (lost)
       members_changed();
+    // A task without result past task-timeout was given up by its front
+    // (which may be gone): forget it.
+    for (auto i = seen.begin(); i != seen.end();)
+      if (!i->second.in_progress && now - i->second.seen_at > opts.task_timeout)
+        i = seen.erase(i);
+      else
+        ++i;
     if (lost || warm())
       take_over();
     self->delayed_send(self, opts.beat_interval, tick_atom::value);

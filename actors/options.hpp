@@ -163,7 +163,8 @@ struct choreography_options {
   size_t max_pending = defaults::max_pending;
   /// Front: a task without result this long is published again.
   std::chrono::nanoseconds redeliver_after = defaults::redeliver_after;
-  /// Front: a task without result this long ends "failed".
+  /// Front: a task without result this long ends "failed"; verifiers
+  /// forget such a task too.
   std::chrono::nanoseconds task_timeout = defaults::task_timeout;
   /// Front: finished tasks kept for GET, at most this many...
   size_t keep_results = defaults::keep_results;

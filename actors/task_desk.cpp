@@ -233,6 +233,10 @@ struct task_desk_state {
         entries.erase(i);
       finished_order.pop_front();
     }
+    // Unread ids of evicted tasks sit at the front (both lists are in
+    // finishing order).
+    while (!unread.empty() && entries.count(unread.front()) == 0)
+      unread.pop_front();
     self->delayed_send(self, tick_interval, tick_atom::value);
   }
 

@@ -102,7 +102,11 @@ void session::on_header(error_code err) {
   };
   if (parser_->is_done()) {
     on_body({});
-  } else if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+  } else if (beast::iequals(req[bhttp::field::expect], "100-continue")
+             && !writing_ && queue_.empty()) {
+    // Only while no response is being written: two writes must never
+    // overlap on the socket. Otherwise the client sends the body anyway
+    // after its own short wait.
     static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
     stream_.expires_after(write_timeout);
     net::async_write(stream_, net::buffer(continue_line),
