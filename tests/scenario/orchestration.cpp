@@ -79,6 +79,7 @@ TEST_CASE("300 requests are spread evenly over 3 instances") {
   CHECK(ok == 300);
   for (auto& name : {v1, v2, v3}) {
     auto served = served_of(c, name);
+    MESSAGE(name, " served ", served);
     CAPTURE(name);
     CHECK(served >= 95);
     CHECK(served <= 105);
