@@ -34,6 +34,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/files.hpp"
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -42,6 +44,8 @@ using clock_type = std::chrono::steady_clock;
 using nlohmann::json;
 
 namespace {
+
+using duet::tools::read_file;
 
 constexpr const char* usage = R"(usage: duet-bench [options]
   --url=URL           front to load (default http://127.0.0.1:8080)
@@ -75,16 +79,6 @@ struct options {
   bool as_json = false;
   bool table = false;
 };
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return false;
-  std::stringstream buf;
-  buf << in.rdbuf();
-  out = buf.str();
-  return true;
-}
 
 /// Shared measurement state (single-threaded: one io_context thread).
 struct run_state {

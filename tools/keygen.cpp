@@ -10,19 +10,16 @@
 #include <string>
 
 #include "actors/signing.hpp"
+#include "tools/files.hpp"
 
 namespace {
+
+using duet::tools::write_file;
 
 constexpr const char* usage
   = "usage: duet-keygen [--bits=2048] PRIVATE.pem PUBLIC.pem\n"
     "Writes a new RSA key pair: PKCS#8 private key, SubjectPublicKeyInfo "
     "public key.\n";
-
-bool write_file(const std::string& path, const std::string& data) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << data;
-  return static_cast<bool>(out);
-}
 
 } // namespace
 

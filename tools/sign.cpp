@@ -11,23 +11,16 @@
 #include <string>
 
 #include "actors/signing.hpp"
+#include "tools/files.hpp"
 
 namespace {
+
+using duet::tools::read_file;
 
 constexpr const char* usage
   = "usage: duet-sign [--algorithm=NAME] PRIVATE.pem FILE\n"
     "Signs the exact bytes of FILE and prints the hex signature.\n"
     "NAME: rsa-pkcs1-sha256 (default), rsa-pss-sha256, rsa-pkcs1-md5\n";
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return false;
-  std::stringstream buf;
-  buf << in.rdbuf();
-  out = buf.str();
-  return true;
-}
 
 } // namespace
 
