@@ -5,7 +5,6 @@
 // Put PUBLIC.pem in a verifier's key folder and list it in keys.json; sign
 // texts with duet-sign and PRIVATE.pem.
 
-#include <fstream>
 #include <iostream>
 #include <string>
 

@@ -5,9 +5,7 @@
 //
 // Algorithms: rsa-pkcs1-sha256 (default), rsa-pss-sha256, rsa-pkcs1-md5.
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include "actors/signing.hpp"
