@@ -74,8 +74,13 @@ void node_agent_state::register_node() {
                   opts.supervisor);
       },
       [this](const caf::error& err) {
+        // Unregistered, the node would be invisible to orchestration: start
+        // over (connect, register) after a pause.
         log::warning("registration with ", opts.supervisor, " failed: ",
-                     self->system().render(err));
+                     self->system().render(err), "; trying again");
+        supervisor = nullptr;
+        self->delayed_send(self, defaults::reconnect_interval,
+                           reconnect_atom::value, uint16_t{0});
       });
 }
 

@@ -186,8 +186,12 @@ void router_state::connect_supervisor() {
                   caf::actor{self})
         .then([this](registry& reg) { on_registry(reg); },
               [this](const caf::error& err) {
+                // Without a subscription no update would ever arrive:
+                // start over (connect, subscribe) after a pause.
                 log::warning("cannot subscribe to the supervisor: ",
-                             self->system().render(err));
+                             self->system().render(err), "; trying again");
+                supervisor = nullptr;
+                retry_supervisor();
               });
       log::info("connected to supervisor ", opts.supervisor);
     },
