@@ -276,12 +276,12 @@ std::variant<response, deferred> route(const request& req,
     if (req.method() != bhttp::verb::get)
       return method_not_allowed(req, "GET");
     auto& st = ctx.service.status();
+    // Nodes without a front are ready once they run.
     std::string why;
-    if (!ctx.api_enabled)
-      why.clear();
-    else if (ctx.default_style == style::choreography && !st.tasks_joined)
+    auto choreography = ctx.default_style == style::choreography;
+    if (ctx.api_enabled && choreography && !st.tasks_joined)
       why = "the task desk has not joined the hub's groups yet";
-    else if (ctx.default_style != style::choreography && st.verifiers_up == 0)
+    else if (ctx.api_enabled && !choreography && st.verifiers_up == 0)
       why = std::string{"no verifier node is up for the "}
             + to_string(ctx.default_style) + " style";
     auto ready = why.empty();

@@ -141,25 +141,18 @@ TEST_CASE("tasks of a killed verifier are taken over") {
   REQUIRE(c.wait_members());
   std::map<std::string, bool> tasks;
   std::mutex mtx;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 2; ++t)
-    clients.emplace_back([&, t] {
-      for (int i = 0; !stop; ++i) {
-        auto valid = (i + t) % 3 != 0;
-        auto id = submit(c, body(valid));
-        if (!id.empty()) {
-          std::lock_guard<std::mutex> guard{mtx};
-          tasks.emplace(id, valid);
-        }
-      }
-    });
+  client_threads clients{2, [&](int t, int i) {
+                           auto valid = (i + t) % 3 != 0;
+                           auto id = submit(c, body(valid));
+                           if (!id.empty()) {
+                             std::lock_guard<std::mutex> guard{mtx};
+                             tasks.emplace(id, valid);
+                           }
+                         }};
   std::this_thread::sleep_for(500ms);
   c.verifiers[1]->signal(SIGKILL);
   std::this_thread::sleep_for(1500ms);
-  stop = true;
-  for (auto& t : clients)
-    t.join();
+  clients.stop();
   MESSAGE(tasks.size(), " tasks accepted");
   CHECK(await_final(c, tasks, 30000ms).empty());
   check_answers(c, tasks);

@@ -97,15 +97,12 @@ TEST_CASE("least-loaded balancing routes around a stalled instance") {
   // flight keeps it "loaded", so the other clients go elsewhere. Round robin
   // sends every third request there and soon blocks every client (measured:
   // 10 answers in the stall with round robin, ~1400 with least-loaded).
-  std::atomic<bool> stop{false};
   std::atomic<int> ok{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 4; ++t)
-    clients.emplace_back([&] {
-      while (!stop)
-        if (c.post("/api/signature", seed_body()).status == 200)
-          ++ok;
-    });
+  client_threads clients{4, [&](int, int) {
+                           if (c.post("/api/signature", seed_body()).status
+                               == 200)
+                             ++ok;
+                         }};
   std::this_thread::sleep_for(200ms);
   c.verifiers[2]->signal(SIGSTOP);
   auto before = ok.load();
@@ -113,9 +110,7 @@ TEST_CASE("least-loaded balancing routes around a stalled instance") {
   auto during = ok.load() - before;
   c.verifiers[2]->signal(SIGCONT);
   std::this_thread::sleep_for(200ms);
-  stop = true;
-  for (auto& t : clients)
-    t.join();
+  clients.stop();
   MESSAGE(during, " requests answered while verifier-3 stalled");
   CHECK(during >= 40);
   for (auto& name : {v1, v2, v3})
@@ -125,18 +120,15 @@ TEST_CASE("least-loaded balancing routes around a stalled instance") {
 TEST_CASE("a verifier node killed under load is invisible to clients") {
   cluster c{orchestrated()};
   REQUIRE(c.wait_verifiers_up(3));
-  std::atomic<bool> stop{false};
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 4; ++t)
-    clients.emplace_back([&] {
-      while (!stop)
-        if (c.post("/api/signature", seed_body()).status == 200)
-          ++ok;
-        else
-          ++failed;
-    });
+  client_threads clients{4, [&](int, int) {
+                           if (c.post("/api/signature", seed_body()).status
+                               == 200)
+                             ++ok;
+                           else
+                             ++failed;
+                         }};
   std::this_thread::sleep_for(500ms);
   auto before = ok.load();
   c.verifiers[1]->signal(SIGKILL);
@@ -144,9 +136,7 @@ TEST_CASE("a verifier node killed under load is invisible to clients") {
   CHECK(wait_until([&] { return !in_rotation(c, v2); }, 2000ms));
   auto left_after = ms_since(t0);
   std::this_thread::sleep_for(1000ms);
-  stop = true;
-  for (auto& t : clients)
-    t.join();
+  clients.stop();
   MESSAGE("left the rotation after ", left_after, " ms; ", ok.load(),
           " requests ok");
   CHECK(left_after <= 100);

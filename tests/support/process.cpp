@@ -206,6 +206,25 @@ http_response http_request(uint16_t port, const std::string& method,
   return res;
 }
 
+client_threads::client_threads(int n, std::function<void(int, int)> step) {
+  for (int t = 0; t < n; ++t)
+    threads_.emplace_back([this, step, t] {
+      for (int i = 0; !stop_; ++i)
+        step(t, i);
+    });
+}
+
+client_threads::~client_threads() {
+  stop();
+}
+
+void client_threads::stop() {
+  stop_ = true;
+  for (auto& t : threads_)
+    if (t.joinable())
+      t.join();
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   std::stringstream buf;

@@ -3,7 +3,9 @@
 // Test support: child processes, free ports, bounded waits, a tiny blocking
 // HTTP client. Every wait here has a deadline.
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <functional>
 #include <map>
 #include <string>
@@ -79,6 +81,21 @@ http_response http_request(uint16_t port, const std::string& method,
 /// Sends raw bytes and returns everything read until the peer closes.
 std::string raw_exchange(uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = 10000ms);
+
+/// Client threads that each call `step(client, iteration)` until stopped:
+/// the background load of scenario tests.
+class client_threads {
+public:
+  client_threads(int n, std::function<void(int, int)> step);
+  ~client_threads();
+
+  /// Stops every client after its current step and waits for it.
+  void stop();
+
+private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
 
 /// Reads a whole file.
 std::string read_file(const std::string& path);
