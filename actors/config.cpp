@@ -97,8 +97,10 @@ node_config::node_config() {
   add_duet_types(*this);
   load<caf::io::middleman>();
   // CAF disables heartbeats by default: a frozen peer would never be noticed.
-  set("middleman.heartbeat-interval", caf::timespan{defaults::heartbeat_interval});
-  set("middleman.connection-timeout", caf::timespan{defaults::connection_timeout});
+  set("middleman.heartbeat-interval",
+      caf::timespan{defaults::heartbeat_interval});
+  set("middleman.connection-timeout",
+      caf::timespan{defaults::connection_timeout});
   // With the middleman's utility actors on their own threads, a node that
   // stops while connects are pending hangs in CAF's shutdown (measured: 1 of
   // 3 starts that failed fast); on the scheduler they stop cleanly.
@@ -166,8 +168,9 @@ node_config::node_config() {
     .add(s.restart_backoff_max, "restart-backoff-max", "largest delay");
   auto& c = opts.choreography;
   opt_group{custom_options_, "choreography"}
-    .add(c.hub, "hub", "hub node with the task and result groups: "
-                       "\"host:port\" (empty: choreography off)")
+    .add(c.hub, "hub",
+         "hub node with the task and result groups: "
+         "\"host:port\" (empty: choreography off)")
     .add(c.max_pending, "max-pending", "front: pending tasks before 503")
     .add(c.redeliver_after, "redeliver-after",
          "front: publish a task again after this long without result")
@@ -190,9 +193,10 @@ expected<bool> node_config::check_value(const std::string& key,
   if (opt == nullptr)
     return bad(key, "unknown key (see duet-node --help)");
   if (opt->type_name() == "string") {
-    if (ini && (value.size() < 2 || value.front() != '"' || value.back() != '"'))
-      return bad(key + "=" + value, "strings must be quoted, e.g. " + key
-                                      + "=\"" + value + "\"");
+    if (ini
+        && (value.size() < 2 || value.front() != '"' || value.back() != '"'))
+      return bad(key + "=" + value,
+                 "strings must be quoted, e.g. " + key + "=\"" + value + "\"");
     return true;
   }
   auto parsed = caf::config_value::parse(value);
@@ -355,8 +359,8 @@ expected<bool> node_config::validate() {
       return bad(file, "verifier.keys is required for the verifier role");
     opts.verifier.keys = resolve(file, opts.verifier.keys);
     if (!fs::is_directory(opts.verifier.keys))
-      return bad(file, "verifier.keys=\"" + opts.verifier.keys
-                         + "\": not a folder");
+      return bad(file,
+                 "verifier.keys=\"" + opts.verifier.keys + "\": not a folder");
     if (opts.verifier.instances < 1 || opts.verifier.instances > 256)
       return bad(file, "verifier.instances must be in 1..256");
     if (!opts.verifier.supervisor.empty()
@@ -405,24 +409,23 @@ expected<bool> node_config::validate() {
     if (!f.inline_keys.empty()) {
       f.inline_keys = resolve(file, f.inline_keys);
       if (!fs::is_directory(f.inline_keys))
-        return bad(file, "front.inline-keys=\"" + f.inline_keys
-                           + "\": not a folder");
+        return bad(file,
+                   "front.inline-keys=\"" + f.inline_keys + "\": not a folder");
     }
     if (!f.documents.empty()) {
       f.documents = resolve(file, f.documents);
       if (!fs::is_directory(f.documents))
-        return bad(file, "front.documents=\"" + f.documents
-                           + "\": not a folder");
+        return bad(file,
+                   "front.documents=\"" + f.documents + "\": not a folder");
     }
     using namespace std::chrono_literals;
-    for (auto [key, value] :
-         {std::pair{"request-timeout", f.request_timeout},
-          {"attempt-timeout", f.attempt_timeout},
-          {"connect-timeout", f.connect_timeout},
-          {"reconnect-interval", f.reconnect_interval},
-          {"header-timeout", f.header_timeout},
-          {"body-timeout", f.body_timeout},
-          {"keep-alive-timeout", f.keep_alive_timeout}})
+    for (auto [key, value] : {std::pair{"request-timeout", f.request_timeout},
+                              {"attempt-timeout", f.attempt_timeout},
+                              {"connect-timeout", f.connect_timeout},
+                              {"reconnect-interval", f.reconnect_interval},
+                              {"header-timeout", f.header_timeout},
+                              {"body-timeout", f.body_timeout},
+                              {"keep-alive-timeout", f.keep_alive_timeout}})
       if (value <= 0s)
         return bad(file, std::string{"front."} + key + " must be positive");
     if (f.io_threads < 1 || f.io_threads > 64)
@@ -447,12 +450,14 @@ void node_config::print_help(std::ostream& out) const {
   for (auto& opt : custom_options_) {
     auto category = std::string{opt.category().begin(), opt.category().end()};
     auto name = opt.full_name();
-    if (help_sections.count(category) == 0 && help_keys.count(std::string{name.begin(), name.end()}) == 0)
+    if (help_sections.count(category) == 0
+        && help_keys.count(std::string{name.begin(), name.end()}) == 0)
       continue;
     out << "  " << name;
     for (auto i = name.size(); i < 32; ++i)
       out << ' ';
-    out << ' ' << std::string{opt.description().begin(), opt.description().end()}
+    out << ' '
+        << std::string{opt.description().begin(), opt.description().end()}
         << "\n";
   }
   out << "\nsee config/*.ini for commented examples.\n";

@@ -28,8 +28,7 @@ void connect_to(Self* self, const std::string& host, uint16_t port,
         if (!ptr)
           fail(std::string{"no actor is published there"}, true);
         else if (ifs != self->system().template message_types<Handle>())
-          fail(std::string{"the published actor has another interface"},
-               true);
+          fail(std::string{"the published actor has another interface"}, true);
         else
           ok(caf::actor_cast<Handle>(std::move(ptr)));
       },

@@ -138,8 +138,9 @@ struct consumer_state {
     auto i = seen.find(t.id);
     if (i == seen.end()) {
       auto id = t.id; // not `t.id`: the task is moved into the value
-      i = seen.emplace(std::move(id), seen_task{std::move(t), false,
-                                                clock_type::now()})
+      i = seen
+            .emplace(std::move(id),
+                     seen_task{std::move(t), false, clock_type::now()})
             .first;
     } else {
       i->second.task.attempt = t.attempt;
@@ -227,8 +228,9 @@ struct consumer_state {
     auto& inst = instances[next_instance++ % instances.size()];
     auto id = st.task.id;
     ++verifications;
-    self->request(inst.handle, std::chrono::seconds(5), verify_atom::value,
-                  st.task.req)
+    self
+      ->request(inst.handle, std::chrono::seconds(5), verify_atom::value,
+                st.task.req)
       .then(
         [this, id](verdict& v) {
           publish(choreo_result{id, true, v.verified, v.verifier,
@@ -236,8 +238,7 @@ struct consumer_state {
                                            : "signature does not match"});
         },
         [this, id](const caf::error& err) {
-          log::debug("verifying ", id, " failed: ",
-                     self->system().render(err));
+          log::debug("verifying ", id, " failed: ", self->system().render(err));
           if (is_transport_error(err)) {
             // The local instance died or stalled: try again on the next tick.
             if (auto i = seen.find(id); i != seen.end())

@@ -198,9 +198,9 @@ expected<bool> keyring::add(std::string id, public_key key, algorithm algo,
   e->algo = algo;
   e->prototype.reset(EVP_MD_CTX_new());
   if (!e->prototype || !init_verify(e->prototype.get(), e->key.native(), algo))
-    return failure{ec::crypto_failure,
-                   "key '" + id + "': cannot set up " + to_string(algo) + ": "
-                     + openssl_error()};
+    return failure{ec::crypto_failure, "key '" + id + "': cannot set up "
+                                         + to_string(algo) + ": "
+                                         + openssl_error()};
   entries_.emplace(std::move(id), std::move(e));
   return true;
 }
@@ -283,8 +283,9 @@ expected<keyring> load_keyring(const std::string& dir) {
                                    : std::nullopt;
       if (!parsed)
         return failure{ec::invalid_config,
-                       where + "\"algorithm\" must be one of rsa-pkcs1-sha256, "
-                               "rsa-pss-sha256, rsa-pkcs1-md5"};
+                       where
+                         + "\"algorithm\" must be one of rsa-pkcs1-sha256, "
+                           "rsa-pss-sha256, rsa-pkcs1-md5"};
       algo = *parsed;
     }
     auto legacy = false;

@@ -179,12 +179,11 @@ void router_state::finish(uint64_t id, expected<verdict> outcome) {
 // -- cluster view -------------------------------------------------------------
 
 void router_state::cluster(cluster_query& q) {
-  auto reply = [this, done = std::move(q.done)](const registry* reg,
-                                                bool fresh,
+  auto reply = [this, done = std::move(q.done)](const registry* reg, bool fresh,
                                                 const std::string& choreo) {
     done(render_cluster(node_name, opts, reg, fresh,
-                        pool_of(style::orchestration),
-                        pool_of(style::direct), choreo));
+                        pool_of(style::orchestration), pool_of(style::direct),
+                        choreo));
   };
   // Gathers the task desk's counters, then the supervisor's registry.
   auto with_registry = [this, reply](std::string choreo) {
@@ -192,12 +191,12 @@ void router_state::cluster(cluster_query& q) {
       reply(last_registry ? &*last_registry : nullptr, false, choreo);
       return;
     }
-    self->request(supervisor, std::chrono::milliseconds(500),
-                  caf::get_atom::value)
+    self
+      ->request(supervisor, std::chrono::milliseconds(500),
+                caf::get_atom::value)
       .then([reply, choreo](registry& reg) { reply(&reg, true, choreo); },
             [this, reply, choreo](const caf::error&) {
-              reply(last_registry ? &*last_registry : nullptr, false,
-                    choreo);
+              reply(last_registry ? &*last_registry : nullptr, false, choreo);
             });
   };
   if (!desk) {

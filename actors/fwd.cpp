@@ -40,8 +40,7 @@ failure to_failure(const caf::error& x) {
     return failure{static_cast<ec>(x.code()), context_text(x.context())};
   if (x == caf::sec::request_timeout)
     return failure{ec::deadline_exceeded, "no verifier answered in time"};
-  return failure{ec::no_verifier,
-                 "verifier unreachable: " + caf::to_string(x)};
+  return failure{ec::no_verifier, "verifier unreachable: " + caf::to_string(x)};
 }
 
 bool is_transport_error(const caf::error& x) {

@@ -9,9 +9,9 @@
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
-#include <caf/group.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/group.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/type_id.hpp>
@@ -72,8 +72,7 @@ struct batch_answer {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_answer& x) {
-  return f(caf::meta::type_name("batch_answer"), x.code, x.verified,
-           x.message);
+  return f(caf::meta::type_name("batch_answer"), x.code, x.verified, x.message);
 }
 
 /// The answers to a batch of requests, in request order.
@@ -175,8 +174,8 @@ using verifier_actor = caf::typed_actor<
   caf::replies_to<verify_atom, verify_request>::with<verdict>,
   // Checks a batch (what a front has queued for this instance): one message
   // each way instead of one per request.
-  caf::replies_to<verify_atom, std::vector<verify_request>>::with<
-    batch_verdicts>,
+  caf::replies_to<verify_atom,
+                  std::vector<verify_request>>::with<batch_verdicts>,
   // Liveness probe: answers the number of verifications done so far.
   caf::replies_to<ping_atom>::with<uint64_t>>;
 
@@ -291,6 +290,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::task_submission)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::task_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::group_lookup)
 
+// clang-format off
 CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
 
   CAF_ADD_TYPE_ID(duet, (duet::verify_request))
@@ -309,6 +309,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(duet, (duet::member_beat))
 
 CAF_END_TYPE_ID_BLOCK(duet)
+// clang-format on
 
 CAF_ERROR_CODE_ENUM(duet::ec, "duet")
 

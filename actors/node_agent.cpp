@@ -64,20 +64,21 @@ void node_agent_state::connect_supervisor() {
 }
 
 void node_agent_state::register_node() {
-  node_registration reg{node.name, node.host, node.port, self,
-                        static_cast<uint32_t>(slots.size()), live()};
-  self->request(supervisor, defaults::connect_timeout, register_atom::value,
-                std::move(reg))
+  node_registration reg{
+    node.name, node.host, node.port, self, static_cast<uint32_t>(slots.size()),
+    live()};
+  self
+    ->request(supervisor, defaults::connect_timeout, register_atom::value,
+              std::move(reg))
     .then(
       [this](const std::string& name) {
-        log::info("registered with supervisor ", name, " at ",
-                  opts.supervisor);
+        log::info("registered with supervisor ", name, " at ", opts.supervisor);
       },
       [this](const caf::error& err) {
         // Unregistered, the node would be invisible to orchestration: start
         // over (connect, register) after a pause.
-        log::warning("registration with ", opts.supervisor, " failed: ",
-                     self->system().render(err), "; trying again");
+        log::warning("registration with ", opts.supervisor,
+                     " failed: ", self->system().render(err), "; trying again");
         supervisor = nullptr;
         self->delayed_send(self, defaults::reconnect_interval,
                            reconnect_atom::value, uint16_t{0});

@@ -99,7 +99,8 @@ struct router_state {
   /// Refreshes the counters /healthz and /readyz read.
   void update_status();
 
-  // -- supervisor ---------------------------------------------------------------
+  // -- supervisor
+  // ---------------------------------------------------------------
 
   /// Connects and subscribes to `front.supervisor`.
   void connect_supervisor();

@@ -26,8 +26,8 @@ void router_state::connect_node(style how, const std::string& address) {
       node->connecting = false;
       node->agent = std::move(agent);
       self->monitor(node->agent);
-      log::info("connected to verifier node ", address, " (",
-                to_string(how), ")");
+      log::info("connected to verifier node ", address, " (", to_string(how),
+                ")");
       fetch(how, address);
     },
     [this, how, address](const std::string& why, bool wrong_peer) {
@@ -50,20 +50,18 @@ void router_state::fetch(style how, const std::string& address) {
   if (node == nullptr || !node->agent)
     return;
   self->request(node->agent, opts.connect_timeout, caf::get_atom::value)
-    .then(
-      [this, how, address](std::vector<instance_info>& list) {
-        sync(how, address, list);
-      },
-      [this, how, address](const caf::error& err) {
-        log::warning("cannot list the instances of ", address, ": ",
-                     self->system().render(err), "; asking again");
-        self->delayed_send(self, opts.reconnect_interval, fetch_atom::value,
-                           index(how), address);
-      });
+    .then([this, how, address](
+            std::vector<instance_info>& list) { sync(how, address, list); },
+          [this, how, address](const caf::error& err) {
+            log::warning("cannot list the instances of ", address, ": ",
+                         self->system().render(err), "; asking again");
+            self->delayed_send(self, opts.reconnect_interval, fetch_atom::value,
+                               index(how), address);
+          });
 }
 
 void router_state::sync(style how, const std::string& address,
-          std::vector<instance_info>& list) {
+                        std::vector<instance_info>& list) {
   auto& p = pool_of(how);
   for (size_t i = p.instances.size(); i-- > 0;) {
     auto& x = p.instances[i];
@@ -82,14 +80,13 @@ void router_state::sync(style how, const std::string& address,
     p.instances.push_back({info.name, address, info.handle, "up", 0});
     if (auto st = state_in_registry(how, info.name))
       p.instances.back().state = *st;
-    log::info("using verifier instance ", info.name, " (", to_string(how),
-              ")");
+    log::info("using verifier instance ", info.name, " (", to_string(how), ")");
   }
   update_status();
 }
 
-std::optional<std::string> router_state::state_in_registry(style how,
-                                             const std::string& name) {
+std::optional<std::string>
+router_state::state_in_registry(style how, const std::string& name) {
   if (how != style::orchestration || !last_registry)
     return std::nullopt;
   for (auto& n : last_registry->nodes)
@@ -129,8 +126,8 @@ void router_state::on_down(const caf::down_msg& msg) {
     for (auto& node : p.nodes) {
       if (!node.agent || node.agent.address() != msg.source)
         continue;
-      log::warning("verifier node ", node.address, " is down (",
-                   to_string(how), "): ", self->system().render(msg.reason));
+      log::warning("verifier node ", node.address, " is down (", to_string(how),
+                   "): ", self->system().render(msg.reason));
       metrics::failure_detections("front", "node").Increment();
       node.agent = nullptr;
       auto address = node.address;
@@ -146,8 +143,8 @@ void router_state::on_down(const caf::down_msg& msg) {
     for (auto& x : p.instances) {
       if (x.handle.address() != msg.source)
         continue;
-      log::warning("verifier instance ", x.name, " is down: ",
-                   self->system().render(msg.reason));
+      log::warning("verifier instance ", x.name,
+                   " is down: ", self->system().render(msg.reason));
       metrics::failure_detections("front", "instance").Increment();
       auto address = x.node;
       remove_instance(how, x.name);

@@ -36,7 +36,8 @@ bool split_address(const std::string& address, std::string& host,
   if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
     return false;
   auto digits = address.substr(colon + 1);
-  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+  if (digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
     return false;
   auto num = std::stoul(digits);
   if (num == 0 || num > 65535)

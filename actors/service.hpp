@@ -99,8 +99,9 @@ public:
   /// unknown; if the task is pending, waits up to `wait` for it to end (long
   /// poll). An empty `id` takes the oldest finished task not read yet (the
   /// seed's id-less GET).
-  virtual void task(std::string id, std::chrono::milliseconds wait,
-                    task_callback done) = 0;
+  virtual void
+  task(std::string id, std::chrono::milliseconds wait, task_callback done)
+    = 0;
 
   /// Calls `done` with the cluster view as a JSON document: nodes, verifier
   /// instances, their state, restarts, heartbeat age, requests served and in

@@ -51,9 +51,9 @@ expected<std::string> sign_hex(std::string_view private_pem,
   bio_ptr bio{BIO_new_mem_buf(private_pem.data(),
                               static_cast<int>(private_pem.size())),
               BIO_free};
-  pkey_ptr key{bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr,
-                                             nullptr)
-                   : nullptr,
+  pkey_ptr key{bio
+                 ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                 : nullptr,
                EVP_PKEY_free};
   if (!key)
     return openssl_failure("not a PEM private key");

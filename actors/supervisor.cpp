@@ -80,8 +80,9 @@ registry supervisor_state::snapshot() const {
   for (auto& [name, n] : nodes) {
     node_view nv{n.name, n.address, n.state, {}};
     for (auto& s : n.slots) {
-      auto age = s.handle ? duration_cast<milliseconds>(now - s.last_seen).count()
-                          : int64_t{-1};
+      auto age = s.handle
+                   ? duration_cast<milliseconds>(now - s.last_seen).count()
+                   : int64_t{-1};
       nv.instances.push_back({s.name, s.state, s.restarts, age});
     }
     result.nodes.push_back(std::move(nv));
@@ -106,10 +107,10 @@ void supervisor_state::tick() {
         continue;
       auto age = now - s.last_seen;
       if (age > opts.down_after && s.state != "down") {
-        log::warning(s.name, " silent for ",
-                     std::chrono::duration_cast<std::chrono::milliseconds>(age)
-                       .count(),
-                     " ms: down");
+        log::warning(
+          s.name, " silent for ",
+          std::chrono::duration_cast<std::chrono::milliseconds>(age).count(),
+          " ms: down");
         s.state = "down";
         changed = true;
         metrics::failure_detections("supervisor", "silent").Increment();
@@ -148,16 +149,17 @@ void supervisor_state::tick() {
 
 void supervisor_state::on_down(const caf::down_msg& msg) {
   auto& src = msg.source;
-  auto sub = std::find_if(subscribers.begin(), subscribers.end(),
-                          [&](const caf::actor& x) { return x.address() == src; });
+  auto sub
+    = std::find_if(subscribers.begin(), subscribers.end(),
+                   [&](const caf::actor& x) { return x.address() == src; });
   if (sub != subscribers.end()) {
     subscribers.erase(sub);
     return;
   }
   for (auto& [name, n] : nodes) {
     if (n.agent && n.agent.address() == src) {
-      log::warning("node ", n.name, " is down: ",
-                   self->system().render(msg.reason));
+      log::warning("node ", n.name,
+                   " is down: ", self->system().render(msg.reason));
       n.agent = nullptr;
       n.state = "down";
       metrics::failure_detections("supervisor", "node").Increment();
@@ -196,17 +198,17 @@ void supervisor_state::crashed(node_entry& n, uint32_t slot) {
     s.crashes.pop_front();
   s.crashes.push_back(now);
   if (s.crashes.size() > opts.restart_intensity) {
-    log::error(s.name, " failed: ", s.crashes.size(), " crashes within ",
-               std::chrono::duration_cast<std::chrono::seconds>(
-                 opts.restart_period)
-                 .count(),
-               " s (restart-intensity ", opts.restart_intensity,
-               "); not restarting it");
+    log::error(
+      s.name, " failed: ", s.crashes.size(), " crashes within ",
+      std::chrono::duration_cast<std::chrono::seconds>(opts.restart_period)
+        .count(),
+      " s (restart-intensity ", opts.restart_intensity, "); not restarting it");
     s.state = "failed";
     publish();
     return;
   }
-  auto backoff = opts.restart_backoff * (1 << std::min<size_t>(s.crashes.size() - 1, 16));
+  auto backoff = opts.restart_backoff
+                 * (1 << std::min<size_t>(s.crashes.size() - 1, 16));
   backoff = std::min(backoff, opts.restart_backoff_max);
   s.state = "restarting";
   self->delayed_send(self, backoff, respawn_atom::value, n.name, slot);

@@ -61,9 +61,8 @@ struct task_desk_state {
   /// Finished task ids nobody has read yet, oldest first.
   std::deque<std::string> unread;
   /// Long polls waiting for a pending task to end, with their deadlines.
-  std::unordered_multimap<std::string,
-                          std::pair<clock_type::time_point,
-                                    verify_service::task_callback>>
+  std::unordered_multimap<std::string, std::pair<clock_type::time_point,
+                                                 verify_service::task_callback>>
     waiters;
   uint64_t accepted = 0;
   uint64_t redelivered = 0;
@@ -204,7 +203,8 @@ struct task_desk_state {
         continue;
       if (now - e.created > opts.task_timeout) {
         e.view.state = "failed";
-        e.view.message = "no verifier answered within choreography.task-timeout";
+        e.view.message
+          = "no verifier answered within choreography.task-timeout";
         log::warning("task ", id, " failed: no result in time");
         finish(id, e);
       } else if (tasks && now - e.published > opts.redeliver_after) {

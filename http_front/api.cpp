@@ -42,8 +42,8 @@ namespace {
 // Longest long poll of GET /api/signature/<id>?wait=<ms>.
 constexpr long max_wait_ms = 30000;
 
-constexpr std::array<const char*, 5> outcomes{
-  "match", "mismatch", "accepted", "client_error", "server_error"};
+constexpr std::array<const char*, 5> outcomes{"match", "mismatch", "accepted",
+                                              "client_error", "server_error"};
 
 // The series of duet_requests_total and the latency histograms, looked up
 // once (a lookup takes a lock and builds label maps).
@@ -52,7 +52,8 @@ struct request_series {
   std::array<prometheus::Histogram*, 4> latency;
 
   request_series() {
-    for (auto how : {style::direct, style::orchestration, style::choreography}) {
+    for (auto how :
+         {style::direct, style::orchestration, style::choreography}) {
       auto i = static_cast<size_t>(how);
       for (size_t j = 0; j < outcomes.size(); ++j)
         count[i][j] = &metrics::requests(to_string(how), outcomes[j]);
@@ -175,8 +176,8 @@ std::string cluster_table(const json& doc) {
     out += cols.back() + '\n';
   };
   auto num = [](const json& x) { return x.is_number() ? x.dump() : "-"; };
-  out += "front " + doc.value("front", "") + ", style "
-         + doc.value("style", "") + ", balance " + doc.value("balance", "");
+  out += "front " + doc.value("front", "") + ", style " + doc.value("style", "")
+         + ", balance " + doc.value("balance", "");
   if (doc["supervisor"].is_object())
     out += ", supervisor " + doc["supervisor"].value("address", "")
            + (doc["supervisor"].value("reachable", false) ? " (reachable)"
@@ -207,10 +208,10 @@ response render_submitted(const expected<std::string>& id, unsigned version,
       res.set(bhttp::field::retry_after, "1");
     return res;
   }
-  auto res = make_json(bhttp::status::accepted,
-                       json{{"msg", "Verification request sent"},
-                            {"taskId", *id}},
-                       version, keep_alive);
+  auto res
+    = make_json(bhttp::status::accepted,
+                json{{"msg", "Verification request sent"}, {"taskId", *id}},
+                version, keep_alive);
   res.set(bhttp::field::location, "/api/signature/" + *id);
   return res;
 }
@@ -223,8 +224,8 @@ response render_task(const std::string& id,
     auto found = view.has_value();
     auto matched = found && view->state == "done" && view->verified;
     return make_json(bhttp::status::ok,
-                     json{{"verified", found}, {"response", matched}},
-                     version, keep_alive);
+                     json{{"verified", found}, {"response", matched}}, version,
+                     keep_alive);
   }
   if (!view)
     return error_response(bhttp::status::not_found,
@@ -375,11 +376,11 @@ std::variant<response, deferred> route(const request& req,
       return verdict{*matched, ctx.node + "/inline"};
     }();
     auto answer = render(outcome, version, keep_alive);
-    count_at(3, answer,
-             std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                           - started)
-               .count(),
-             &outcome);
+    count_at(
+      3, answer,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+        .count(),
+      &outcome);
     return answer;
   }
   std::optional<style> how;
@@ -393,8 +394,8 @@ std::variant<response, deferred> route(const request& req,
     how = style::choreography;
   if (!how) {
     return error_response(bhttp::status::not_found,
-                          "no such resource: " + std::string{target},
-                          version, keep_alive);
+                          "no such resource: " + std::string{target}, version,
+                          keep_alive);
   }
   if (req.method() != bhttp::verb::post)
     return method_not_allowed(req, target == "/api/signature" ? "GET, POST"

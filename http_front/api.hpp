@@ -76,8 +76,9 @@ response render_submitted(const expected<std::string>& id, unsigned version,
 
 /// Renders `GET /api/signature/<id>` (`id` non-empty) or the seed's id-less
 /// `GET /api/signature`.
-response render_task(const std::string& id, const std::optional<task_view>& view,
-                     unsigned version, bool keep_alive);
+response render_task(const std::string& id,
+                     const std::optional<task_view>& view, unsigned version,
+                     bool keep_alive);
 
 /// Renders the cluster view (JSON from the service) as JSON or a table.
 response render_cluster(const std::string& json_doc, bool as_text,

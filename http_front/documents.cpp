@@ -17,14 +17,14 @@ document_folder::document_folder(const std::string& root) {
 }
 
 expected<std::string> document_folder::read(const std::string& name,
-                                             size_t limit) const {
+                                            size_t limit) const {
   if (root_.empty())
     return failure{ec::bad_request,
                    "textFile is disabled on this front (front.documents is "
                    "not set); send the text inline as \"text\""};
-  auto forbidden = failure{ec::forbidden_path,
-                           "textFile '" + name
-                             + "' is outside the document folder"};
+  auto forbidden
+    = failure{ec::forbidden_path,
+              "textFile '" + name + "' is outside the document folder"};
   if (name.empty() || name.find('\0') != std::string::npos)
     return failure{ec::bad_request, "textFile must be a non-empty file name"};
   fs::path rel{name};

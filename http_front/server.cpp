@@ -26,22 +26,20 @@ struct server::impl {
   }
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc),
-                          [this](boost::beast::error_code err,
-                                 tcp::socket socket) {
-                            if (err == net::error::operation_aborted)
-                              return;
-                            if (err) {
-                              log::warning("accept failed: ", err.message());
-                            } else {
-                              auto reject = shared->connections.load()
-                                            >= shared->ctx.opts.max_connections;
-                              std::make_shared<session>(std::move(socket),
-                                                        shared)
-                                ->run(reject);
-                            }
-                            accept();
-                          });
+    acceptor.async_accept(
+      net::make_strand(ioc),
+      [this](boost::beast::error_code err, tcp::socket socket) {
+        if (err == net::error::operation_aborted)
+          return;
+        if (err) {
+          log::warning("accept failed: ", err.message());
+        } else {
+          auto reject = shared->connections.load()
+                        >= shared->ctx.opts.max_connections;
+          std::make_shared<session>(std::move(socket), shared)->run(reject);
+        }
+        accept();
+      });
   }
 
   net::io_context ioc;

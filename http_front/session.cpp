@@ -34,21 +34,20 @@ session::~session() {
 }
 
 void session::run(bool reject) {
-  net::dispatch(stream_.get_executor(),
-                [self = shared_from_this(), reject] {
-                  if (reject) {
-                    self->read_closed_ = true;
-                    auto res = error_response(
-                      bhttp::status::service_unavailable,
-                      "too many connections (front.max-connections); retry "
-                      "later",
-                      11, false);
-                    res.set(bhttp::field::retry_after, "1");
-                    self->push(std::move(res));
-                    return;
-                  }
-                  self->wait_for_request();
-                });
+  net::dispatch(stream_.get_executor(), [self = shared_from_this(), reject] {
+    if (reject) {
+      self->read_closed_ = true;
+      auto res
+        = error_response(bhttp::status::service_unavailable,
+                         "too many connections (front.max-connections); retry "
+                         "later",
+                         11, false);
+      res.set(bhttp::field::retry_after, "1");
+      self->push(std::move(res));
+      return;
+    }
+    self->wait_for_request();
+  });
 }
 
 void session::wait_for_request() {
@@ -62,16 +61,16 @@ void session::wait_for_request() {
   // Idle: wait for the first byte of the next request under the keep-alive
   // timeout, then give the client header-timeout for the whole header.
   stream_.expires_after(opts_.keep_alive_timeout);
-  stream_.async_read_some(
-    buffer_.prepare(read_chunk),
-    [self = shared_from_this()](error_code err, size_t n) {
-      if (err) {
-        self->on_read_error(err);
-        return;
-      }
-      self->buffer_.commit(n);
-      self->read_header();
-    });
+  stream_.async_read_some(buffer_.prepare(read_chunk),
+                          [self = shared_from_this()](error_code err,
+                                                      size_t n) {
+                            if (err) {
+                              self->on_read_error(err);
+                              return;
+                            }
+                            self->buffer_.commit(n);
+                            self->read_header();
+                          });
 }
 
 void session::read_header() {
@@ -168,16 +167,14 @@ void session::handle(request req) {
   auto version = req.version();
   auto keep_alive = req.keep_alive();
   if (job.kind == deferred::cluster) {
-    shared_->ctx.service.cluster(
-      [self = shared_from_this(), seq, version, keep_alive,
-       as_text = job.as_text](std::string doc) mutable {
-        net::post(self->stream_.get_executor(),
-                  [self, seq, version, keep_alive, as_text,
-                   doc = std::move(doc)] {
-                    self->complete(seq, render_cluster(doc, as_text, version,
-                                                       keep_alive));
-                  });
+    shared_->ctx.service.cluster([self = shared_from_this(), seq, version,
+                                  keep_alive, as_text = job.as_text](
+                                   std::string doc) mutable {
+      net::post(self->stream_.get_executor(), [self, seq, version, keep_alive,
+                                               as_text, doc = std::move(doc)] {
+        self->complete(seq, render_cluster(doc, as_text, version, keep_alive));
       });
+    });
     return;
   }
   auto started = std::chrono::steady_clock::now();
@@ -188,15 +185,14 @@ void session::handle(request req) {
   };
   if (job.kind == deferred::submit) {
     shared_->ctx.service.submit(
-      std::move(job.req),
-      [self = shared_from_this(), seq, version, keep_alive,
-       elapsed](expected<std::string> id) mutable {
-        net::post(self->stream_.get_executor(),
-                  [self, seq, version, keep_alive, elapsed, id = std::move(id)] {
-                    auto res = render_submitted(id, version, keep_alive);
-                    count_request(style::choreography, res, elapsed());
-                    self->complete(seq, std::move(res));
-                  });
+      std::move(job.req), [self = shared_from_this(), seq, version, keep_alive,
+                           elapsed](expected<std::string> id) mutable {
+        net::post(self->stream_.get_executor(), [self, seq, version, keep_alive,
+                                                 elapsed, id = std::move(id)] {
+          auto res = render_submitted(id, version, keep_alive);
+          count_request(style::choreography, res, elapsed());
+          self->complete(seq, std::move(res));
+        });
       });
     return;
   }
@@ -205,12 +201,11 @@ void session::handle(request req) {
       job.task_id, job.wait,
       [self = shared_from_this(), seq, version, keep_alive,
        id = job.task_id](std::optional<task_view> view) mutable {
-        net::post(self->stream_.get_executor(),
-                  [self, seq, version, keep_alive, id = std::move(id),
-                   view = std::move(view)] {
-                    self->complete(seq,
-                                   render_task(id, view, version, keep_alive));
-                  });
+        net::post(self->stream_.get_executor(), [self, seq, version, keep_alive,
+                                                 id = std::move(id),
+                                                 view = std::move(view)] {
+          self->complete(seq, render_task(id, view, version, keep_alive));
+        });
       });
     return;
   }

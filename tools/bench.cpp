@@ -104,10 +104,9 @@ struct run_state {
     if (!measuring(scheduled_at))
       return;
     if (ok)
-      latencies_ms.push_back(
-        std::chrono::duration<double, std::milli>(clock_type::now()
-                                                  - scheduled_at)
-          .count());
+      latencies_ms.push_back(std::chrono::duration<double, std::milli>(
+                               clock_type::now() - scheduled_at)
+                               .count());
     else
       ++errors[error];
   }
@@ -138,17 +137,17 @@ public:
 private:
   void connect() {
     stream_.expires_after(std::chrono::seconds(5));
-    stream_.async_connect(endpoints_, [self = shared_from_this()](
-                                        beast::error_code err,
-                                        const tcp::endpoint&) {
-      if (err) {
-        self->st_.errors["connect"]++;
-        self->retry_later();
-        return;
-      }
-      self->connected_ = true;
-      self->next();
-    });
+    stream_.async_connect(endpoints_,
+                          [self = shared_from_this()](beast::error_code err,
+                                                      const tcp::endpoint&) {
+                            if (err) {
+                              self->st_.errors["connect"]++;
+                              self->retry_later();
+                              return;
+                            }
+                            self->connected_ = true;
+                            self->next();
+                          });
   }
 
   void retry_later() {
@@ -206,16 +205,15 @@ private:
 
   void read() {
     res_ = {};
-    http::async_read(stream_, buffer_, res_,
-                     [self = shared_from_this()](beast::error_code err,
-                                                 size_t) {
-                       if (err) {
-                         self->fail(err == beast::error::timeout ? "timeout"
-                                                                 : "read");
-                         return;
-                       }
-                       self->on_response();
-                     });
+    http::async_read(
+      stream_, buffer_, res_,
+      [self = shared_from_this()](beast::error_code err, size_t) {
+        if (err) {
+          self->fail(err == beast::error::timeout ? "timeout" : "read");
+          return;
+        }
+        self->on_response();
+      });
   }
 
   void on_response() {
@@ -289,7 +287,8 @@ private:
 double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty())
     return 0;
-  auto idx = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+  auto idx = static_cast<size_t>(
+    p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
   return sorted[std::min(idx, sorted.size() - 1)];
 }
 
@@ -304,9 +303,8 @@ bool parse_args(int argc, char** argv, options& o) {
         std::cout << usage;
         std::exit(0);
       } else if (key == "--url") {
-        auto rest = val.substr(val.find("://") == std::string::npos
-                                 ? 0
-                                 : val.find("://") + 3);
+        auto rest = val.substr(
+          val.find("://") == std::string::npos ? 0 : val.find("://") + 3);
         rest = rest.substr(0, rest.find('/'));
         auto colon = rest.rfind(':');
         o.host = rest.substr(0, colon);
@@ -363,8 +361,9 @@ bool parse_args(int argc, char** argv, options& o) {
 int print_table() {
   std::string line;
   double baseline = 0;
-  std::printf("| style | mode | requests/s | ratio to inline | p50 ms | p90 ms | "
-              "p99 ms | p99.9 ms | errors |\n");
+  std::printf(
+    "| style | mode | requests/s | ratio to inline | p50 ms | p90 ms | "
+    "p99 ms | p99.9 ms | errors |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   while (std::getline(std::cin, line)) {
     auto r = json::parse(line, nullptr, false);
@@ -374,10 +373,11 @@ int print_table() {
     auto closed = r.value("mode", "") == "closed";
     if (closed && baseline == 0)
       baseline = rps;
-    auto mode = closed ? std::string{"closed"}
-                       : "open @ " + std::to_string(static_cast<long>(
-                                       r.value("rate", 0.0)))
-                           + "/s";
+    auto mode = closed
+                  ? std::string{"closed"}
+                  : "open @ "
+                      + std::to_string(static_cast<long>(r.value("rate", 0.0)))
+                      + "/s";
     char ratio[32] = "-";
     if (closed && baseline > 0)
       std::snprintf(ratio, sizeof(ratio), "%.2f", rps / baseline);
@@ -402,7 +402,8 @@ int main(int argc, char** argv) {
     std::string text, hex;
     if (!read_file(o.text_file, text) || !read_file(o.hex_file, hex)) {
       std::cerr << "duet-bench: cannot read " << o.text_file << " or "
-                << o.hex_file << " (run from the repository root, or give "
+                << o.hex_file
+                << " (run from the repository root, or give "
                    "--text-file and --hex-file)\n";
       return 2;
     }
@@ -445,9 +446,10 @@ int main(int argc, char** argv) {
     auto elapsed = std::chrono::duration<double>(now - st.start).count();
     auto want = static_cast<uint64_t>(elapsed * o.rate);
     while (st.scheduled < want) {
-      auto at = st.start + std::chrono::duration_cast<clock_type::duration>(
-                             std::chrono::duration<double>(
-                               static_cast<double>(st.scheduled) / o.rate));
+      auto at = st.start
+                + std::chrono::duration_cast<clock_type::duration>(
+                  std::chrono::duration<double>(
+                    static_cast<double>(st.scheduled) / o.rate));
       st.due.push_back(at);
       ++st.scheduled;
     }
@@ -479,8 +481,8 @@ int main(int argc, char** argv) {
       ioc.stop();
       return;
     }
-    std::fprintf(stderr, "\r[%5.1fs] %s %llu done, %llu/s, errors %zu   ",
-                 secs, now < st.measure_from ? "warmup " : "measure",
+    std::fprintf(stderr, "\r[%5.1fs] %s %llu done, %llu/s, errors %zu   ", secs,
+                 now < st.measure_from ? "warmup " : "measure",
                  static_cast<unsigned long long>(st.done_total),
                  static_cast<unsigned long long>(st.done_total - last_done),
                  st.errors.size());
@@ -528,14 +530,16 @@ int main(int argc, char** argv) {
                                .c_str()
                            : "",
                 o.duration);
-    std::printf("  %.0f requests/s, %zu ok, %llu errors", result["rps"].get<double>(),
-                lat.size(), static_cast<unsigned long long>(errors));
+    std::printf("  %.0f requests/s, %zu ok, %llu errors",
+                result["rps"].get<double>(), lat.size(),
+                static_cast<unsigned long long>(errors));
     for (auto& kvp : st.errors)
       std::printf(" [%s: %llu]", kvp.first.c_str(),
                   static_cast<unsigned long long>(kvp.second));
-    std::printf("\n  latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
-                percentile(lat, 50), percentile(lat, 90), percentile(lat, 99),
-                percentile(lat, 99.9), lat.empty() ? 0 : lat.back());
+    std::printf(
+      "\n  latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
+      percentile(lat, 50), percentile(lat, 90), percentile(lat, 99),
+      percentile(lat, 99.9), lat.empty() ? 0 : lat.back());
   }
   return 0;
 }

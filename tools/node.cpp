@@ -21,9 +21,9 @@
 
 #include "actors/config.hpp"
 #include "actors/consumer.hpp"
-#include "actors/groups.hpp"
 #include "actors/crypto.hpp"
 #include "actors/front.hpp"
+#include "actors/groups.hpp"
 #include "actors/log.hpp"
 #include "actors/node_agent.hpp"
 #include "actors/supervisor.hpp"
@@ -123,8 +123,8 @@ int main(int argc, char** argv) {
     }
     caf::anon_send(agent, duet::reconnect_atom::value, port);
     if (!opts.choreography.hub.empty())
-      actors.push_back(duet::start_consumer(sys, opts.node.name, agent,
-                                            opts.choreography));
+      actors.push_back(
+        duet::start_consumer(sys, opts.node.name, agent, opts.choreography));
     ready += " caf=" + opts.node.host + ":" + std::to_string(port);
     duet::log::info("verifier node published on ", opts.node.host, ":", port,
                     " with ", opts.verifier.instances, " instance(s) and ",
@@ -213,13 +213,15 @@ int main(int argc, char** argv) {
   if (agent) {
     // Tell the supervisor this is a clean stop, not a failure (bounded).
     caf::scoped_actor blocking{sys};
-    blocking->request(agent, std::chrono::seconds(1), duet::deregister_atom::value)
+    blocking
+      ->request(agent, std::chrono::seconds(1), duet::deregister_atom::value)
       .receive([](bool) {}, [](const caf::error&) {});
   }
   stop_actors();
   // A remote group lookup can hang for good (a CAF 0.17 limitation) and
   // would then block the actor system's shutdown: exit without waiting.
-  if (auto hanging = duet::await_lookups(std::chrono::seconds(2)); hanging > 0) {
+  if (auto hanging = duet::await_lookups(std::chrono::seconds(2));
+      hanging > 0) {
     duet::log::warning(hanging, " group lookup(s) hang; exiting hard");
     std::_Exit(0);
   }

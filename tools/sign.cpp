@@ -35,8 +35,7 @@ int main(int argc, char** argv) {
     if (arg.rfind("--algorithm=", 0) == 0) {
       auto parsed = duet::crypto::parse_algorithm(arg.substr(12));
       if (!parsed) {
-        std::cerr << "duet-sign: unknown algorithm '" << arg.substr(12)
-                  << "'\n"
+        std::cerr << "duet-sign: unknown algorithm '" << arg.substr(12) << "'\n"
                   << usage;
         return 2;
       }

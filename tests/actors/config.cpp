@@ -71,106 +71,108 @@ bool contains(const std::string& str, const std::string& what) {
 } // namespace
 
 TEST_SUITE("actors.config") {
+  TEST_CASE_FIXTURE(fixture, "valid files load, relative paths resolve") {
+    REQUIRE(load(verifier_ini));
+    CHECK(cfg->opts.node.name == "v1");
+    CHECK(cfg->opts.node.port == 4101);
+    CHECK(cfg->opts.verifier.keys == dir + "/keys");
+    REQUIRE(load(front_ini));
+    CHECK(cfg->opts.front.http_port == 8081);
+    CHECK(cfg->opts.front.verifiers.size() == 2);
+    CHECK(cfg->opts.front.request_timeout == std::chrono::seconds(3));
+    CHECK(cfg->opts.front.body_limit == defaults::body_limit);
+  }
 
-TEST_CASE_FIXTURE(fixture, "valid files load, relative paths resolve") {
-  REQUIRE(load(verifier_ini));
-  CHECK(cfg->opts.node.name == "v1");
-  CHECK(cfg->opts.node.port == 4101);
-  CHECK(cfg->opts.verifier.keys == dir + "/keys");
-  REQUIRE(load(front_ini));
-  CHECK(cfg->opts.front.http_port == 8081);
-  CHECK(cfg->opts.front.verifiers.size() == 2);
-  CHECK(cfg->opts.front.request_timeout == std::chrono::seconds(3));
-  CHECK(cfg->opts.front.body_limit == defaults::body_limit);
-}
+  TEST_CASE_FIXTURE(fixture, "the command line overrides the file") {
+    REQUIRE(load(front_ini, {"--front.http-port=9099", "--node.name=other"}));
+    CHECK(cfg->opts.front.http_port == 9099);
+    CHECK(cfg->opts.node.name == "other");
+  }
 
-TEST_CASE_FIXTURE(fixture, "the command line overrides the file") {
-  REQUIRE(load(front_ini, {"--front.http-port=9099", "--node.name=other"}));
-  CHECK(cfg->opts.front.http_port == 9099);
-  CHECK(cfg->opts.node.name == "other");
-}
+  TEST_CASE_FIXTURE(fixture, "heartbeats are on by default") {
+    REQUIRE(load(front_ini));
+    auto hb = caf::get_or(*cfg, "middleman.heartbeat-interval",
+                          caf::timespan{0});
+    CHECK(hb == defaults::heartbeat_interval);
+  }
 
-TEST_CASE_FIXTURE(fixture, "heartbeats are on by default") {
-  REQUIRE(load(front_ini));
-  auto hb = caf::get_or(*cfg, "middleman.heartbeat-interval", caf::timespan{0});
-  CHECK(hb == defaults::heartbeat_interval);
-}
+  TEST_CASE_FIXTURE(fixture,
+                    "each bad value is refused with file, key, reason") {
+    auto err = error_of("[node]\nname=\"x\"\nroles=[\"front\"]\nport=70000\n");
+    CHECK(contains(err, "node.ini:4"));
+    CHECK(contains(err, "node.port=70000"));
+    CHECK(contains(err, "0..65535"));
+    err = error_of("[node]\nname=x\n");
+    CHECK(contains(err, "node.name=x: strings must be quoted"));
+    err = error_of("[node]\nname=\"x\"\nport=\"abc\"\n");
+    CHECK(contains(err, "node.port=\"abc\": expected an integer"));
+    err = error_of("[node]\nnmae=\"x\"\n");
+    CHECK(contains(err, "node.nmae: unknown key"));
+    err = error_of("[frnt]\nhttp-port=1\n");
+    CHECK(contains(err, "frnt.http-port: unknown key"));
+    err = error_of("[node]\nname=\"a\"\nname=\"b\"\n");
+    CHECK(contains(err, "node.name is set twice"));
+    err = error_of("[front]\nrequest-timeout=5\n");
+    CHECK(contains(err, "expected a duration"));
+    err = error_of("[front]\nverifiers=[a, b]\n");
+    CHECK(contains(err, "list of quoted strings"));
+    err = error_of("[front]\nverifiers=[\"a:1\",\n\"b:2\"]\n");
+    CHECK(contains(err, "lists must be written on one line"));
+    err = error_of("name=\"x\"\n");
+    CHECK(contains(err, "outside of a [section]"));
+  }
 
-TEST_CASE_FIXTURE(fixture, "each bad value is refused with file, key, reason") {
-  auto err = error_of("[node]\nname=\"x\"\nroles=[\"front\"]\nport=70000\n");
-  CHECK(contains(err, "node.ini:4"));
-  CHECK(contains(err, "node.port=70000"));
-  CHECK(contains(err, "0..65535"));
-  err = error_of("[node]\nname=x\n");
-  CHECK(contains(err, "node.name=x: strings must be quoted"));
-  err = error_of("[node]\nname=\"x\"\nport=\"abc\"\n");
-  CHECK(contains(err, "node.port=\"abc\": expected an integer"));
-  err = error_of("[node]\nnmae=\"x\"\n");
-  CHECK(contains(err, "node.nmae: unknown key"));
-  err = error_of("[frnt]\nhttp-port=1\n");
-  CHECK(contains(err, "frnt.http-port: unknown key"));
-  err = error_of("[node]\nname=\"a\"\nname=\"b\"\n");
-  CHECK(contains(err, "node.name is set twice"));
-  err = error_of("[front]\nrequest-timeout=5\n");
-  CHECK(contains(err, "expected a duration"));
-  err = error_of("[front]\nverifiers=[a, b]\n");
-  CHECK(contains(err, "list of quoted strings"));
-  err = error_of("[front]\nverifiers=[\"a:1\",\n\"b:2\"]\n");
-  CHECK(contains(err, "lists must be written on one line"));
-  err = error_of("name=\"x\"\n");
-  CHECK(contains(err, "outside of a [section]"));
-}
+  TEST_CASE_FIXTURE(fixture, "semantic errors are refused") {
+    CHECK(contains(error_of("[node]\nroles=[\"front\"]\n"),
+                   "node.name is required"));
+    CHECK(contains(error_of("[node]\nname=\"x\"\nroles=[\"cook\"]\n"),
+                   "unknown role 'cook'"));
+    CHECK(contains(error_of("[node]\nname=\"x\"\nroles=[\"verifier\"]\n"
+                            "[verifier]\nkeys=\"nowhere\"\n"),
+                   "verifier.keys=\"" + dir + "/nowhere\": not a folder"));
+    CHECK(contains(error_of(std::string{front_ini}, {"--front.style=fancy"}),
+                   "front.style=\"fancy\": unknown style"));
+    CHECK(contains(error_of(std::string{front_ini},
+                            {"--front.verifiers=[\"nohost\"]"}),
+                   "'nohost' is not host:port"));
+    CHECK(contains(error_of(std::string{front_ini}, {"--front.io-threads=0"}),
+                   "front.io-threads must be in 1..64"));
+    CHECK(
+      contains(error_of(std::string{front_ini}, {"--front.documents=nodocs"}),
+               "front.documents"));
+    CHECK(contains(error_of(std::string{front_ini}, {"--front.bogus=1"}),
+                   "front.bogus: unknown key"));
+    CHECK(contains(error_of(std::string{front_ini}, {"--node.port=99999"}),
+                   "node.port=99999: expected an integer in 0..65535"));
+  }
 
-TEST_CASE_FIXTURE(fixture, "semantic errors are refused") {
-  CHECK(contains(error_of("[node]\nroles=[\"front\"]\n"),
-                 "node.name is required"));
-  CHECK(contains(error_of("[node]\nname=\"x\"\nroles=[\"cook\"]\n"),
-                 "unknown role 'cook'"));
-  CHECK(contains(error_of("[node]\nname=\"x\"\nroles=[\"verifier\"]\n"
-                          "[verifier]\nkeys=\"nowhere\"\n"),
-                 "verifier.keys=\"" + dir + "/nowhere\": not a folder"));
-  CHECK(contains(error_of(std::string{front_ini}, {"--front.style=fancy"}),
-                 "front.style=\"fancy\": unknown style"));
-  CHECK(contains(error_of(std::string{front_ini},
-                          {"--front.verifiers=[\"nohost\"]"}),
-                 "'nohost' is not host:port"));
-  CHECK(contains(error_of(std::string{front_ini}, {"--front.io-threads=0"}),
-                 "front.io-threads must be in 1..64"));
-  CHECK(contains(error_of(std::string{front_ini},
-                          {"--front.documents=nodocs"}),
-                 "front.documents"));
-  CHECK(contains(error_of(std::string{front_ini}, {"--front.bogus=1"}),
-                 "front.bogus: unknown key"));
-  CHECK(contains(error_of(std::string{front_ini}, {"--node.port=99999"}),
-                 "node.port=99999: expected an integer in 0..65535"));
-}
-
-TEST_CASE_FIXTURE(fixture, "a missing config file is named") {
-  std::vector<std::string> argv{"duet-node", "--config-file=" + dir + "/no.ini"};
-  std::vector<char*> ptrs;
-  for (auto& arg : argv)
-    ptrs.push_back(arg.data());
-  node_config c;
-  auto r = c.init(2, ptrs.data());
-  REQUIRE_FALSE(r);
-  CHECK(contains(r.error().message, "no.ini: cannot open config file"));
-}
-
-TEST_CASE("every shipped config file loads") {
-  for (auto& entry :
-       std::filesystem::directory_iterator(test::source_dir() + "/config")) {
-    if (entry.path().extension() != ".ini")
-      continue;
-    CAPTURE(entry.path().string());
+  TEST_CASE_FIXTURE(fixture, "a missing config file is named") {
     std::vector<std::string> argv{"duet-node",
-                                  "--config-file=" + entry.path().string()};
+                                  "--config-file=" + dir + "/no.ini"};
     std::vector<char*> ptrs;
     for (auto& arg : argv)
       ptrs.push_back(arg.data());
     node_config c;
     auto r = c.init(2, ptrs.data());
-    CHECK_MESSAGE(r, (r ? "" : r.error().message));
+    REQUIRE_FALSE(r);
+    CHECK(contains(r.error().message, "no.ini: cannot open config file"));
   }
-}
+
+  TEST_CASE("every shipped config file loads") {
+    for (auto& entry :
+         std::filesystem::directory_iterator(test::source_dir() + "/config")) {
+      if (entry.path().extension() != ".ini")
+        continue;
+      CAPTURE(entry.path().string());
+      std::vector<std::string> argv{"duet-node",
+                                    "--config-file=" + entry.path().string()};
+      std::vector<char*> ptrs;
+      for (auto& arg : argv)
+        ptrs.push_back(arg.data());
+      node_config c;
+      auto r = c.init(2, ptrs.data());
+      CHECK_MESSAGE(r, (r ? "" : r.error().message));
+    }
+  }
 
 } // TEST_SUITE

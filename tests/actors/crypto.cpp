@@ -44,135 +44,138 @@ std::string seed_dir() {
 } // namespace
 
 TEST_SUITE("actors.crypto") {
-
-TEST_CASE_FIXTURE(fixture, "every algorithm verifies a match and a mismatch") {
-  for (auto [id, algo] : {std::pair{"pkcs1", algorithm::rsa_pkcs1_sha256},
-                          {"pss", algorithm::rsa_pss_sha256},
-                          {"md5", algorithm::rsa_pkcs1_md5}}) {
-    CAPTURE(id);
-    auto sig = sign("hello duet", algo);
-    auto ok = ring.verify(id, "hello duet", sig);
-    REQUIRE(ok);
-    CHECK(*ok);
-    auto bad = ring.verify(id, "hello duet!", sig);
-    REQUIRE(bad);
-    CHECK_FALSE(*bad);
+  TEST_CASE_FIXTURE(fixture,
+                    "every algorithm verifies a match and a mismatch") {
+    for (auto [id, algo] : {std::pair{"pkcs1", algorithm::rsa_pkcs1_sha256},
+                            {"pss", algorithm::rsa_pss_sha256},
+                            {"md5", algorithm::rsa_pkcs1_md5}}) {
+      CAPTURE(id);
+      auto sig = sign("hello duet", algo);
+      auto ok = ring.verify(id, "hello duet", sig);
+      REQUIRE(ok);
+      CHECK(*ok);
+      auto bad = ring.verify(id, "hello duet!", sig);
+      REQUIRE(bad);
+      CHECK_FALSE(*bad);
+    }
   }
-}
 
-TEST_CASE_FIXTURE(fixture, "a signature of another scheme does not match") {
-  auto pkcs1 = sign("text", algorithm::rsa_pkcs1_sha256);
-  auto as_pss = ring.verify("pss", "text", pkcs1);
-  REQUIRE(as_pss);
-  CHECK_FALSE(*as_pss);
-  auto as_md5 = ring.verify("md5", "text", pkcs1);
-  REQUIRE(as_md5);
-  CHECK_FALSE(*as_md5);
-}
+  TEST_CASE_FIXTURE(fixture, "a signature of another scheme does not match") {
+    auto pkcs1 = sign("text", algorithm::rsa_pkcs1_sha256);
+    auto as_pss = ring.verify("pss", "text", pkcs1);
+    REQUIRE(as_pss);
+    CHECK_FALSE(*as_pss);
+    auto as_md5 = ring.verify("md5", "text", pkcs1);
+    REQUIRE(as_md5);
+    CHECK_FALSE(*as_md5);
+  }
 
-TEST_CASE_FIXTURE(fixture, "bad input gives distinct errors") {
-  auto sig = sign("x", algorithm::rsa_pkcs1_sha256);
-  auto r = ring.verify("pkcs1", "x", "zz" + sig.substr(2));
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == ec::bad_hex);
-  r = ring.verify("pkcs1", "x", sig.substr(1));
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == ec::odd_length);
-  r = ring.verify("pkcs1", "x", sig.substr(2));
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == ec::wrong_length);
-  CHECK(r.error().message.find("needs 256") != std::string::npos);
-  r = ring.verify("nope", "x", sig);
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == ec::unknown_key);
-  r = ring.verify("pkcs1", "x", "");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == ec::wrong_length);
-}
+  TEST_CASE_FIXTURE(fixture, "bad input gives distinct errors") {
+    auto sig = sign("x", algorithm::rsa_pkcs1_sha256);
+    auto r = ring.verify("pkcs1", "x", "zz" + sig.substr(2));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ec::bad_hex);
+    r = ring.verify("pkcs1", "x", sig.substr(1));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ec::odd_length);
+    r = ring.verify("pkcs1", "x", sig.substr(2));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ec::wrong_length);
+    CHECK(r.error().message.find("needs 256") != std::string::npos);
+    r = ring.verify("nope", "x", sig);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ec::unknown_key);
+    r = ring.verify("pkcs1", "x", "");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ec::wrong_length);
+  }
 
-TEST_CASE("hex decoding accepts both cases") {
-  auto bytes = decode_hex("00fFaB");
-  REQUIRE(bytes);
-  CHECK(*bytes == std::vector<uint8_t>{0x00, 0xFF, 0xAB});
-  CHECK(encode_hex(bytes->data(), bytes->size()) == "00ffab");
-}
+  TEST_CASE("hex decoding accepts both cases") {
+    auto bytes = decode_hex("00fFaB");
+    REQUIRE(bytes);
+    CHECK(*bytes == std::vector<uint8_t>{0x00, 0xFF, 0xAB});
+    CHECK(encode_hex(bytes->data(), bytes->size()) == "00ffab");
+  }
 
-TEST_CASE("MD5 is refused unless the key is marked legacy") {
-  auto pub = public_key::from_file(seed_dir() + "public_key.pem");
-  REQUIRE(pub);
-  keyring ring;
-  auto r = ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, false);
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("legacy") != std::string::npos);
-  CHECK(ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, true));
-  CHECK_FALSE(ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, true));
-}
-
-TEST_CASE("the seed vector verifies, its LF-only copy does not") {
-  auto text = read_file(seed_dir() + "arquivo.txt");
-  auto text_lf = read_file(seed_dir() + "arquivo_lf_negative.txt");
-  auto sig = read_file(seed_dir() + "signature.hex");
-  REQUIRE(text.size() == 3309);
-  for (auto file : {"public_key.pem", "certificate.pem"}) {
-    CAPTURE(file);
-    auto pub = public_key::from_file(seed_dir() + file);
+  TEST_CASE("MD5 is refused unless the key is marked legacy") {
+    auto pub = public_key::from_file(seed_dir() + "public_key.pem");
     REQUIRE(pub);
-    CHECK(pub->size() == 256);
     keyring ring;
-    REQUIRE(ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, true));
-    REQUIRE(ring.add("sha", *pub, algorithm::rsa_pkcs1_sha256, false));
-    auto ok = ring.verify("seed", text, sig);
-    REQUIRE(ok);
-    CHECK(*ok);
-    auto lf = ring.verify("seed", text_lf, sig);
-    REQUIRE(lf);
-    CHECK_FALSE(*lf);
-    auto sha = ring.verify("sha", text, sig);
-    REQUIRE(sha);
-    CHECK_FALSE(*sha);
+    auto r = ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, false);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("legacy") != std::string::npos);
+    CHECK(ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, true));
+    CHECK_FALSE(ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, true));
   }
-}
 
-TEST_CASE("the shipped key folder loads the seed key") {
-  auto ring = load_keyring(source_dir() + "/config/keys");
-  REQUIRE(ring);
-  CHECK(ring->ids() == std::vector<std::string>{"seed"});
-}
+  TEST_CASE("the seed vector verifies, its LF-only copy does not") {
+    auto text = read_file(seed_dir() + "arquivo.txt");
+    auto text_lf = read_file(seed_dir() + "arquivo_lf_negative.txt");
+    auto sig = read_file(seed_dir() + "signature.hex");
+    REQUIRE(text.size() == 3309);
+    for (auto file : {"public_key.pem", "certificate.pem"}) {
+      CAPTURE(file);
+      auto pub = public_key::from_file(seed_dir() + file);
+      REQUIRE(pub);
+      CHECK(pub->size() == 256);
+      keyring ring;
+      REQUIRE(ring.add("seed", *pub, algorithm::rsa_pkcs1_md5, true));
+      REQUIRE(ring.add("sha", *pub, algorithm::rsa_pkcs1_sha256, false));
+      auto ok = ring.verify("seed", text, sig);
+      REQUIRE(ok);
+      CHECK(*ok);
+      auto lf = ring.verify("seed", text_lf, sig);
+      REQUIRE(lf);
+      CHECK_FALSE(*lf);
+      auto sha = ring.verify("sha", text, sig);
+      REQUIRE(sha);
+      CHECK_FALSE(*sha);
+    }
+  }
 
-TEST_CASE("bad key folders are refused with the file named") {
-  auto dir = duet::test::make_temp_dir();
-  auto manifest = [&](const std::string& json) {
-    std::ofstream{dir + "/keys.json"} << json;
-    return load_keyring(dir);
-  };
-  auto r = load_keyring(dir);
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("keys.json: cannot open") != std::string::npos);
-  r = manifest("{ nope");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("not a JSON object") != std::string::npos);
-  r = manifest(R"({"k": {"file": "missing.pem"}})");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("missing.pem: cannot open") != std::string::npos);
-  std::ofstream{dir + "/junk.pem"} << "not a key";
-  r = manifest(R"({"k": {"file": "junk.pem"}})");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("junk.pem") != std::string::npos);
-  std::filesystem::copy_file(seed_dir() + "public_key.pem", dir + "/k.pem");
-  r = manifest(R"({"k": {"file": "k.pem", "algorithm": "rsa-sha1"}})");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("\"algorithm\" must be") != std::string::npos);
-  r = manifest(R"({"k": {"file": "k.pem", "algorithm": "rsa-pkcs1-md5"}})");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("legacy") != std::string::npos);
-  r = manifest(R"({"k": {"file": "k.pem", "colour": "red"}})");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("unknown field 'colour'") != std::string::npos);
-  r = manifest(R"({"k": {"file": "../k.pem"}})");
-  REQUIRE_FALSE(r);
-  r = manifest(R"({"k": {"file": "k.pem"}})");
-  CHECK(r);
-  std::filesystem::remove_all(dir);
-}
+  TEST_CASE("the shipped key folder loads the seed key") {
+    auto ring = load_keyring(source_dir() + "/config/keys");
+    REQUIRE(ring);
+    CHECK(ring->ids() == std::vector<std::string>{"seed"});
+  }
+
+  TEST_CASE("bad key folders are refused with the file named") {
+    auto dir = duet::test::make_temp_dir();
+    auto manifest = [&](const std::string& json) {
+      std::ofstream{dir + "/keys.json"} << json;
+      return load_keyring(dir);
+    };
+    auto r = load_keyring(dir);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("keys.json: cannot open")
+          != std::string::npos);
+    r = manifest("{ nope");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("not a JSON object") != std::string::npos);
+    r = manifest(R"({"k": {"file": "missing.pem"}})");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("missing.pem: cannot open")
+          != std::string::npos);
+    std::ofstream{dir + "/junk.pem"} << "not a key";
+    r = manifest(R"({"k": {"file": "junk.pem"}})");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("junk.pem") != std::string::npos);
+    std::filesystem::copy_file(seed_dir() + "public_key.pem", dir + "/k.pem");
+    r = manifest(R"({"k": {"file": "k.pem", "algorithm": "rsa-sha1"}})");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("\"algorithm\" must be") != std::string::npos);
+    r = manifest(R"({"k": {"file": "k.pem", "algorithm": "rsa-pkcs1-md5"}})");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("legacy") != std::string::npos);
+    r = manifest(R"({"k": {"file": "k.pem", "colour": "red"}})");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("unknown field 'colour'")
+          != std::string::npos);
+    r = manifest(R"({"k": {"file": "../k.pem"}})");
+    REQUIRE_FALSE(r);
+    r = manifest(R"({"k": {"file": "k.pem"}})");
+    CHECK(r);
+    std::filesystem::remove_all(dir);
+  }
 
 } // TEST_SUITE

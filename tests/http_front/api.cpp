@@ -77,85 +77,84 @@ struct fixture {
 } // namespace
 
 TEST_SUITE("http_front.api") {
+  TEST_CASE_FIXTURE(fixture, "each bad body gets 4xx naming the problem") {
+    using p = std::pair<int, std::string>;
+    CHECK(post("") == p{400, "request body is not valid JSON"});
+    CHECK(post("{\"text\": ") == p{400, "request body is not valid JSON"});
+    CHECK(post("[1,2]") == p{400, "request body must be a JSON object"});
+    CHECK(post(R"({"text":"x"})") == p{400, "missing field \"hexSignature\""});
+    CHECK(post(R"({"text":"x","hexSignature":12})")
+          == p{400, "field \"hexSignature\" must be a string"});
+    CHECK(post(R"({"hexSignature":"ab"})")
+          == p{400, "missing field \"text\" (or \"texto\" or \"textFile\")"});
+    CHECK(post(R"({"text":"x","texto":"y","hexSignature":"ab"})")
+          == p{400, "give the text once, as \"text\" or \"texto\""});
+    CHECK(post(R"({"text":"x","textFile":"a.txt","hexSignature":"ab"})")
+          == p{400, "give either \"text\" or \"textFile\", not both"});
+    CHECK(post(R"({"text":"x","hexSignature":"ab","keyId":false})")
+          == p{400, "field \"keyId\" must be a string"});
+    CHECK(post(R"({"textFile":"../secret.txt","hexSignature":"ab"})").first
+          == 403);
+    CHECK(post(R"({"textFile":"link","hexSignature":"ab"})").first == 403);
+    CHECK(post(R"({"textFile":"up/secret.txt","hexSignature":"ab"})").first
+          == 403);
+    CHECK(post(R"({"textFile":"/etc/passwd","hexSignature":"ab"})").first
+          == 403);
+    CHECK(post(R"({"textFile":"nope.txt","hexSignature":"ab"})").first == 404);
+    CHECK(post(R"({"textFile":"","hexSignature":"ab"})").first == 400);
+  }
 
-TEST_CASE_FIXTURE(fixture, "each bad body gets 4xx naming the problem") {
-  using p = std::pair<int, std::string>;
-  CHECK(post("") == p{400, "request body is not valid JSON"});
-  CHECK(post("{\"text\": ") == p{400, "request body is not valid JSON"});
-  CHECK(post("[1,2]") == p{400, "request body must be a JSON object"});
-  CHECK(post(R"({"text":"x"})") == p{400, "missing field \"hexSignature\""});
-  CHECK(post(R"({"text":"x","hexSignature":12})")
-        == p{400, "field \"hexSignature\" must be a string"});
-  CHECK(post(R"({"hexSignature":"ab"})")
-        == p{400, "missing field \"text\" (or \"texto\" or \"textFile\")"});
-  CHECK(post(R"({"text":"x","texto":"y","hexSignature":"ab"})")
-        == p{400, "give the text once, as \"text\" or \"texto\""});
-  CHECK(post(R"({"text":"x","textFile":"a.txt","hexSignature":"ab"})")
-        == p{400, "give either \"text\" or \"textFile\", not both"});
-  CHECK(post(R"({"text":"x","hexSignature":"ab","keyId":false})")
-        == p{400, "field \"keyId\" must be a string"});
-  CHECK(post(R"({"textFile":"../secret.txt","hexSignature":"ab"})").first
-        == 403);
-  CHECK(post(R"({"textFile":"link","hexSignature":"ab"})").first == 403);
-  CHECK(post(R"({"textFile":"up/secret.txt","hexSignature":"ab"})").first
-        == 403);
-  CHECK(post(R"({"textFile":"/etc/passwd","hexSignature":"ab"})").first
-        == 403);
-  CHECK(post(R"({"textFile":"nope.txt","hexSignature":"ab"})").first == 404);
-  CHECK(post(R"({"textFile":"","hexSignature":"ab"})").first == 400);
-}
+  TEST_CASE_FIXTURE(fixture, "good bodies are deferred with the right fields") {
+    auto routed = route(make(bhttp::verb::post, "/api/direct/signature",
+                             R"({"textFile":"a.txt","hexSignature":"ab"})"),
+                        *ctx);
+    REQUIRE(std::holds_alternative<deferred>(routed));
+    auto& job = std::get<deferred>(routed);
+    CHECK(job.how == style::direct);
+    CHECK(job.req.text == "document text");
+    CHECK(job.req.key_id == "seed");
+    CHECK(job.req.hex_signature == "ab");
+    routed = route(make(bhttp::verb::post, "/api/signature?x=1",
+                        R"({"texto":"t","hexSignature":"cd","keyId":"k"})"),
+                   *ctx);
+    REQUIRE(std::holds_alternative<deferred>(routed));
+    CHECK(std::get<deferred>(routed).req.text == "t");
+    CHECK(std::get<deferred>(routed).req.key_id == "k");
+  }
 
-TEST_CASE_FIXTURE(fixture, "good bodies are deferred with the right fields") {
-  auto routed = route(make(bhttp::verb::post, "/api/direct/signature",
-                           R"({"textFile":"a.txt","hexSignature":"ab"})"),
-                      *ctx);
-  REQUIRE(std::holds_alternative<deferred>(routed));
-  auto& job = std::get<deferred>(routed);
-  CHECK(job.how == style::direct);
-  CHECK(job.req.text == "document text");
-  CHECK(job.req.key_id == "seed");
-  CHECK(job.req.hex_signature == "ab");
-  routed = route(make(bhttp::verb::post, "/api/signature?x=1",
-                      R"({"texto":"t","hexSignature":"cd","keyId":"k"})"),
-                 *ctx);
-  REQUIRE(std::holds_alternative<deferred>(routed));
-  CHECK(std::get<deferred>(routed).req.text == "t");
-  CHECK(std::get<deferred>(routed).req.key_id == "k");
-}
+  TEST_CASE_FIXTURE(fixture, "routing: 404, 405 with Allow, healthz") {
+    auto routed = route(make(bhttp::verb::get, "/nope"), *ctx);
+    CHECK(std::get<response>(routed).result_int() == 404);
+    routed = route(make(bhttp::verb::get, "/api/direct/signature"), *ctx);
+    auto& res = std::get<response>(routed);
+    CHECK(res.result_int() == 405);
+    CHECK(res[bhttp::field::allow] == "POST");
+    service.st.verifiers_up = 1;
+    routed = route(make(bhttp::verb::get, "/healthz"), *ctx);
+    auto doc = json::parse(std::get<response>(routed).body());
+    CHECK(doc["verifiersUp"] == 1);
+    CHECK(doc["status"] == "ok");
+  }
 
-TEST_CASE_FIXTURE(fixture, "routing: 404, 405 with Allow, healthz") {
-  auto routed = route(make(bhttp::verb::get, "/nope"), *ctx);
-  CHECK(std::get<response>(routed).result_int() == 404);
-  routed = route(make(bhttp::verb::get, "/api/direct/signature"), *ctx);
-  auto& res = std::get<response>(routed);
-  CHECK(res.result_int() == 405);
-  CHECK(res[bhttp::field::allow] == "POST");
-  service.st.verifiers_up = 1;
-  routed = route(make(bhttp::verb::get, "/healthz"), *ctx);
-  auto doc = json::parse(std::get<response>(routed).body());
-  CHECK(doc["verifiersUp"] == 1);
-  CHECK(doc["status"] == "ok");
-}
-
-TEST_CASE("rendering verdicts and errors") {
-  auto res = render(verdict{true, "v/1"}, 11, true);
-  CHECK(res.result_int() == 200);
-  CHECK(json::parse(res.body())
-        == json{{"status", "success"},
-                {"data", {{"message", "signature ok!"}}},
-                {"verified", true},
-                {"verifier", "v/1"}});
-  res = render(verdict{false, "v/2"}, 11, true);
-  CHECK(json::parse(res.body())["status"] == "fail");
-  res = render(failure{ec::no_verifier, "none"}, 11, true);
-  CHECK(res.result_int() == 503);
-  CHECK(res[bhttp::field::retry_after] == "1");
-  CHECK(render(failure{ec::deadline_exceeded, "late"}, 11, true).result_int()
-        == 504);
-  CHECK(to_status(ec::unknown_key) == bhttp::status::bad_request);
-  CHECK(to_status(ec::forbidden_path) == bhttp::status::forbidden);
-  CHECK(to_status(ec::crypto_failure)
-        == bhttp::status::internal_server_error);
-}
+  TEST_CASE("rendering verdicts and errors") {
+    auto res = render(verdict{true, "v/1"}, 11, true);
+    CHECK(res.result_int() == 200);
+    CHECK(json::parse(res.body())
+          == json{{"status", "success"},
+                  {"data", {{"message", "signature ok!"}}},
+                  {"verified", true},
+                  {"verifier", "v/1"}});
+    res = render(verdict{false, "v/2"}, 11, true);
+    CHECK(json::parse(res.body())["status"] == "fail");
+    res = render(failure{ec::no_verifier, "none"}, 11, true);
+    CHECK(res.result_int() == 503);
+    CHECK(res[bhttp::field::retry_after] == "1");
+    CHECK(render(failure{ec::deadline_exceeded, "late"}, 11, true).result_int()
+          == 504);
+    CHECK(to_status(ec::unknown_key) == bhttp::status::bad_request);
+    CHECK(to_status(ec::forbidden_path) == bhttp::status::forbidden);
+    CHECK(to_status(ec::crypto_failure)
+          == bhttp::status::internal_server_error);
+  }
 
 } // TEST_SUITE

@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <csignal>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "support/cluster.hpp"
@@ -101,179 +101,184 @@ const std::string v3 = "verifier-3/verifier-0";
 } // namespace
 
 TEST_SUITE("scenario.choreography") {
-
-TEST_CASE("1000 tasks from 4 clients are each verified once, split") {
-  cluster c{choreographed()};
-  REQUIRE(c.wait_members());
-  std::map<std::string, bool> tasks;
-  std::mutex mtx;
-  std::atomic<int> refused{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 4; ++t)
-    clients.emplace_back([&, t] {
-      for (int i = 0; i < 250; ++i) {
-        auto valid = (i + t) % 2 == 0;
-        auto id = submit(c, body(valid));
-        if (id.empty()) {
-          ++refused;
-          continue;
+  TEST_CASE("1000 tasks from 4 clients are each verified once, split") {
+    cluster c{choreographed()};
+    REQUIRE(c.wait_members());
+    std::map<std::string, bool> tasks;
+    std::mutex mtx;
+    std::atomic<int> refused{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t)
+      clients.emplace_back([&, t] {
+        for (int i = 0; i < 250; ++i) {
+          auto valid = (i + t) % 2 == 0;
+          auto id = submit(c, body(valid));
+          if (id.empty()) {
+            ++refused;
+            continue;
+          }
+          std::lock_guard<std::mutex> guard{mtx};
+          tasks.emplace(id, valid);
         }
-        std::lock_guard<std::mutex> guard{mtx};
-        tasks.emplace(id, valid);
-      }
-    });
-  for (auto& t : clients)
-    t.join();
-  CHECK(refused == 0);
-  REQUIRE(tasks.size() == 1000);
-  CHECK(await_final(c, tasks, 30000ms).empty());
-  check_answers(c, tasks);
-  auto st = stats(c);
-  MESSAGE("choreography counters: ", st.dump());
-  for (auto& name : {v1, v2, v3})
-    CHECK(count_of(st, name) >= 150);
-  CHECK(st["duplicates"].get<uint64_t>() <= 10);
-  CHECK(st["pending"] == 0);
-}
-
-TEST_CASE("tasks of a killed verifier are taken over") {
-  cluster c{choreographed()};
-  REQUIRE(c.wait_members());
-  std::map<std::string, bool> tasks;
-  std::mutex mtx;
-  client_threads clients{2, [&](int t, int i) {
-                           auto valid = (i + t) % 3 != 0;
-                           auto id = submit(c, body(valid));
-                           if (!id.empty()) {
-                             std::lock_guard<std::mutex> guard{mtx};
-                             tasks.emplace(id, valid);
-                           }
-                         }};
-  std::this_thread::sleep_for(500ms);
-  c.verifiers[1]->signal(SIGKILL);
-  std::this_thread::sleep_for(1500ms);
-  clients.stop();
-  MESSAGE(tasks.size(), " tasks accepted");
-  CHECK(await_final(c, tasks, 30000ms).empty());
-  check_answers(c, tasks);
-}
-
-TEST_CASE("a verifier that joins later gets work, one that leaves none") {
-  cluster c{choreographed()};
-  REQUIRE(c.wait_members());
-  // verifier-3 leaves cleanly before any work.
-  REQUIRE(c.verifiers[2]->stop() == 0);
-  std::map<std::string, bool> tasks;
-  auto run = [&](int n) {
-    for (int i = 0; i < n; ++i)
-      if (auto id = submit(c, body(true)); !id.empty())
-        tasks.emplace(id, true);
-    CHECK(await_final(c, tasks, 20000ms).empty());
-  };
-  run(60);
-  CHECK(count_of(stats(c), v3) == 0);
-
-  // It comes back: after its warm-up it takes a share.
-  c.start_verifier(2);
-  REQUIRE(c.wait_members());
-  std::this_thread::sleep_for(1000ms);
-  run(150);
-  auto with_v3 = count_of(stats(c), v3);
-  CHECK(with_v3 > 0);
-
-  // verifier-1 leaves: it gets nothing more.
-  REQUIRE(c.verifiers[0]->stop() == 0);
-  auto v1_before = count_of(stats(c), v1);
-  run(60);
-  CHECK(count_of(stats(c), v1) == v1_before);
-  check_answers(c, tasks);
-}
-
-TEST_CASE("seed compatibility: POST, then the id-less GET") {
-  cluster c{choreographed()};
-  REQUIRE(c.wait_members());
-  auto empty = http_request(c.http_port, "GET", "/api/signature");
-  CHECK(empty.status == 200);
-  CHECK(json::parse(empty.body) == json{{"verified", false}, {"response", false}});
-
-  auto res = c.post("/api/signature",
-                    {{"texto", seed().text}, {"hexSignature", seed().signature}});
-  CHECK(res.status == 202);
-  auto doc = json::parse(res.body);
-  CHECK(doc["msg"] == "Verification request sent");
-  CHECK(res.headers["location"] == "/api/signature/" + doc["taskId"].get<std::string>());
-  json got;
-  CHECK(wait_until(
-    [&] {
-      got = json::parse(http_request(c.http_port, "GET", "/api/signature").body);
-      return got["verified"] == true;
-    },
-    10000ms));
-  CHECK(got == json{{"verified", true}, {"response", true}});
-  got = json::parse(http_request(c.http_port, "GET", "/api/signature").body);
-  CHECK(got == json{{"verified", false}, {"response", false}});
-
-  // A task whose verification errors ends "failed" with the reason.
-  auto bad = submit(c, {{"text", "x"}, {"hexSignature", "zz"}});
-  REQUIRE(!bad.empty());
-  CHECK(wait_until([&] { return task(c, bad)["state"] == "failed"; }, 10000ms));
-  CHECK(task(c, bad)["message"].get<std::string>().find("non-hex")
-        != std::string::npos);
-  CHECK_FALSE(task(c, bad).contains("verified"));
-  CHECK(http_request(c.http_port, "GET", "/api/signature/nope").status == 404);
-
-  // Long poll: the answer comes as soon as the task is final.
-  auto id = submit(c, body(true));
-  auto polled = http_request(c.http_port, "GET",
-                             "/api/signature/" + id + "?wait=10000");
-  CHECK(polled.status == 200);
-  CHECK(json::parse(polled.body)["state"] == "done");
-  CHECK(http_request(c.http_port, "GET", "/api/signature/" + id + "?wait=x")
-          .status
-        == 400);
-}
-
-TEST_CASE("backpressure: 503 at the pending limit, nothing lost") {
-  cluster c{choreographed({"--choreography.max-pending=20",
-                           "--choreography.redeliver-after=1s"})};
-  REQUIRE(c.wait_members());
-  for (auto& v : c.verifiers)
-    v->signal(SIGSTOP);
-  std::map<std::string, bool> tasks;
-  int status = 0;
-  http_response last;
-  for (int i = 0; i < 40; ++i) {
-    auto id = submit(c, body(i % 2 == 0), &status);
-    if (id.empty())
-      break;
-    tasks.emplace(id, i % 2 == 0);
+      });
+    for (auto& t : clients)
+      t.join();
+    CHECK(refused == 0);
+    REQUIRE(tasks.size() == 1000);
+    CHECK(await_final(c, tasks, 30000ms).empty());
+    check_answers(c, tasks);
+    auto st = stats(c);
+    MESSAGE("choreography counters: ", st.dump());
+    for (auto& name : {v1, v2, v3})
+      CHECK(count_of(st, name) >= 150);
+    CHECK(st["duplicates"].get<uint64_t>() <= 10);
+    CHECK(st["pending"] == 0);
   }
-  CHECK(tasks.size() == 20);
-  CHECK(status == 503);
-  auto refused = c.post("/api/choreography/signature", body(true));
-  CHECK(refused.status == 503);
-  CHECK(refused.headers["retry-after"] == "1");
-  for (auto& v : c.verifiers)
-    v->signal(SIGCONT);
-  CHECK(await_final(c, tasks, 30000ms).empty());
-  check_answers(c, tasks);
-}
 
-TEST_CASE("a hub restart is survived by joining again") {
-  cluster c{choreographed()};
-  REQUIRE(c.wait_members());
-  auto first = submit(c, body(true));
-  REQUIRE(wait_until([&] { return task(c, first)["state"] == "done"; }, 10000ms));
-  c.hub->signal(SIGKILL);
-  REQUIRE(c.hub->wait(5000ms) >= 0);
-  c.start_hub();
-  std::map<std::string, bool> tasks;
-  for (int i = 0; i < 5; ++i)
-    if (auto id = submit(c, body(i % 2 == 0)); !id.empty())
+  TEST_CASE("tasks of a killed verifier are taken over") {
+    cluster c{choreographed()};
+    REQUIRE(c.wait_members());
+    std::map<std::string, bool> tasks;
+    std::mutex mtx;
+    client_threads clients{2, [&](int t, int i) {
+                             auto valid = (i + t) % 3 != 0;
+                             auto id = submit(c, body(valid));
+                             if (!id.empty()) {
+                               std::lock_guard<std::mutex> guard{mtx};
+                               tasks.emplace(id, valid);
+                             }
+                           }};
+    std::this_thread::sleep_for(500ms);
+    c.verifiers[1]->signal(SIGKILL);
+    std::this_thread::sleep_for(1500ms);
+    clients.stop();
+    MESSAGE(tasks.size(), " tasks accepted");
+    CHECK(await_final(c, tasks, 30000ms).empty());
+    check_answers(c, tasks);
+  }
+
+  TEST_CASE("a verifier that joins later gets work, one that leaves none") {
+    cluster c{choreographed()};
+    REQUIRE(c.wait_members());
+    // verifier-3 leaves cleanly before any work.
+    REQUIRE(c.verifiers[2]->stop() == 0);
+    std::map<std::string, bool> tasks;
+    auto run = [&](int n) {
+      for (int i = 0; i < n; ++i)
+        if (auto id = submit(c, body(true)); !id.empty())
+          tasks.emplace(id, true);
+      CHECK(await_final(c, tasks, 20000ms).empty());
+    };
+    run(60);
+    CHECK(count_of(stats(c), v3) == 0);
+
+    // It comes back: after its warm-up it takes a share.
+    c.start_verifier(2);
+    REQUIRE(c.wait_members());
+    std::this_thread::sleep_for(1000ms);
+    run(150);
+    auto with_v3 = count_of(stats(c), v3);
+    CHECK(with_v3 > 0);
+
+    // verifier-1 leaves: it gets nothing more.
+    REQUIRE(c.verifiers[0]->stop() == 0);
+    auto v1_before = count_of(stats(c), v1);
+    run(60);
+    CHECK(count_of(stats(c), v1) == v1_before);
+    check_answers(c, tasks);
+  }
+
+  TEST_CASE("seed compatibility: POST, then the id-less GET") {
+    cluster c{choreographed()};
+    REQUIRE(c.wait_members());
+    auto empty = http_request(c.http_port, "GET", "/api/signature");
+    CHECK(empty.status == 200);
+    CHECK(json::parse(empty.body)
+          == json{{"verified", false}, {"response", false}});
+
+    auto res = c.post("/api/signature", {{"texto", seed().text},
+                                         {"hexSignature", seed().signature}});
+    CHECK(res.status == 202);
+    auto doc = json::parse(res.body);
+    CHECK(doc["msg"] == "Verification request sent");
+    CHECK(res.headers["location"]
+          == "/api/signature/" + doc["taskId"].get<std::string>());
+    json got;
+    CHECK(wait_until(
+      [&] {
+        got = json::parse(
+          http_request(c.http_port, "GET", "/api/signature").body);
+        return got["verified"] == true;
+      },
+      10000ms));
+    CHECK(got == json{{"verified", true}, {"response", true}});
+    got = json::parse(http_request(c.http_port, "GET", "/api/signature").body);
+    CHECK(got == json{{"verified", false}, {"response", false}});
+
+    // A task whose verification errors ends "failed" with the reason.
+    auto bad = submit(c, {{"text", "x"}, {"hexSignature", "zz"}});
+    REQUIRE(!bad.empty());
+    CHECK(
+      wait_until([&] { return task(c, bad)["state"] == "failed"; }, 10000ms));
+    CHECK(task(c, bad)["message"].get<std::string>().find("non-hex")
+          != std::string::npos);
+    CHECK_FALSE(task(c, bad).contains("verified"));
+    CHECK(http_request(c.http_port, "GET", "/api/signature/nope").status
+          == 404);
+
+    // Long poll: the answer comes as soon as the task is final.
+    auto id = submit(c, body(true));
+    auto polled = http_request(c.http_port, "GET",
+                               "/api/signature/" + id + "?wait=10000");
+    CHECK(polled.status == 200);
+    CHECK(json::parse(polled.body)["state"] == "done");
+    CHECK(http_request(c.http_port, "GET", "/api/signature/" + id + "?wait=x")
+            .status
+          == 400);
+  }
+
+  TEST_CASE("backpressure: 503 at the pending limit, nothing lost") {
+    cluster c{choreographed(
+      {"--choreography.max-pending=20", "--choreography.redeliver-after=1s"})};
+    REQUIRE(c.wait_members());
+    for (auto& v : c.verifiers)
+      v->signal(SIGSTOP);
+    std::map<std::string, bool> tasks;
+    int status = 0;
+    http_response last;
+    for (int i = 0; i < 40; ++i) {
+      auto id = submit(c, body(i % 2 == 0), &status);
+      if (id.empty())
+        break;
       tasks.emplace(id, i % 2 == 0);
-  CHECK(tasks.size() == 5);
-  CHECK(await_final(c, tasks, 30000ms).empty());
-  check_answers(c, tasks);
-}
+    }
+    CHECK(tasks.size() == 20);
+    CHECK(status == 503);
+    auto refused = c.post("/api/choreography/signature", body(true));
+    CHECK(refused.status == 503);
+    CHECK(refused.headers["retry-after"] == "1");
+    for (auto& v : c.verifiers)
+      v->signal(SIGCONT);
+    CHECK(await_final(c, tasks, 30000ms).empty());
+    check_answers(c, tasks);
+  }
+
+  TEST_CASE("a hub restart is survived by joining again") {
+    cluster c{choreographed()};
+    REQUIRE(c.wait_members());
+    auto first = submit(c, body(true));
+    REQUIRE(
+      wait_until([&] { return task(c, first)["state"] == "done"; }, 10000ms));
+    c.hub->signal(SIGKILL);
+    REQUIRE(c.hub->wait(5000ms) >= 0);
+    c.start_hub();
+    std::map<std::string, bool> tasks;
+    for (int i = 0; i < 5; ++i)
+      if (auto id = submit(c, body(i % 2 == 0)); !id.empty())
+        tasks.emplace(id, i % 2 == 0);
+    CHECK(tasks.size() == 5);
+    CHECK(await_final(c, tasks, 30000ms).empty());
+    check_answers(c, tasks);
+  }
 
 } // TEST_SUITE

@@ -33,203 +33,204 @@ std::string message_of(const http_response& res) {
 } // namespace
 
 TEST_SUITE("scenario.direct") {
+  TEST_CASE("verifies the seed vector and rejects bad input") {
+    cluster c;
+    REQUIRE_MESSAGE(c.wait_verifiers_up(2), c.front->err());
+    seed_vector seed;
 
-TEST_CASE("verifies the seed vector and rejects bad input") {
-  cluster c;
-  REQUIRE_MESSAGE(c.wait_verifiers_up(2), c.front->err());
-  seed_vector seed;
-
-  SUBCASE("seed vector by textFile") {
-    auto res = c.post("/api/direct/signature",
-                      {{"textFile", "arquivo.txt"},
-                       {"hexSignature", seed.signature}});
-    CHECK(res.status == 200);
-    auto doc = parse(res);
-    CHECK(doc["verified"] == true);
-    CHECK(doc["status"] == "success");
-    CHECK(doc["data"]["message"] == "signature ok!");
-    CHECK(doc["verifier"].get<std::string>().find("verifier-") == 0);
-  }
-  SUBCASE("seed vector inline, as text and as the seed's texto") {
-    for (auto field : {"text", "texto"}) {
-      auto res = c.post("/api/signature",
-                        {{field, seed.text}, {"hexSignature", seed.signature}});
-      CHECK(res.status == 200);
-      CHECK(parse(res)["verified"] == true);
-    }
-  }
-  SUBCASE("LF-only copy and tampered text do not match") {
-    for (auto& text : {seed.text_lf, seed.text + "!"}) {
-      auto res = c.post("/api/signature",
-                        {{"text", text}, {"hexSignature", seed.signature}});
+    SUBCASE("seed vector by textFile") {
+      auto res = c.post("/api/direct/signature",
+                        {{"textFile", "arquivo.txt"},
+                         {"hexSignature", seed.signature}});
       CHECK(res.status == 200);
       auto doc = parse(res);
-      CHECK(doc["verified"] == false);
-      CHECK(doc["status"] == "fail");
-      CHECK(doc["data"]["message"] == "signature does not match");
+      CHECK(doc["verified"] == true);
+      CHECK(doc["status"] == "success");
+      CHECK(doc["data"]["message"] == "signature ok!");
+      CHECK(doc["verifier"].get<std::string>().find("verifier-") == 0);
     }
-  }
-  SUBCASE("textFile escaping the document folder is 403") {
-    auto outside = c.dir + "/secret.txt";
-    std::ofstream{outside} << seed.text;
-    for (auto name : {std::string{"../front.ini"}, std::string{"../../README.md"},
-                      outside}) {
-      auto res = c.post("/api/signature", {{"textFile", name},
+    SUBCASE("seed vector inline, as text and as the seed's texto") {
+      for (auto field : {"text", "texto"}) {
+        auto res = c.post("/api/signature", {{field, seed.text},
+                                             {"hexSignature", seed.signature}});
+        CHECK(res.status == 200);
+        CHECK(parse(res)["verified"] == true);
+      }
+    }
+    SUBCASE("LF-only copy and tampered text do not match") {
+      for (auto& text : {seed.text_lf, seed.text + "!"}) {
+        auto res = c.post("/api/signature",
+                          {{"text", text}, {"hexSignature", seed.signature}});
+        CHECK(res.status == 200);
+        auto doc = parse(res);
+        CHECK(doc["verified"] == false);
+        CHECK(doc["status"] == "fail");
+        CHECK(doc["data"]["message"] == "signature does not match");
+      }
+    }
+    SUBCASE("textFile escaping the document folder is 403") {
+      auto outside = c.dir + "/secret.txt";
+      std::ofstream{outside} << seed.text;
+      for (auto name : {std::string{"../front.ini"},
+                        std::string{"../../README.md"}, outside}) {
+        auto res = c.post("/api/signature", {{"textFile", name},
+                                             {"hexSignature", seed.signature}});
+        CHECK_MESSAGE(res.status == 403, name);
+        CHECK(message_of(res).find("outside the document folder")
+              != std::string::npos);
+      }
+      auto res = c.post("/api/signature", {{"textFile", "missing.txt"},
                                            {"hexSignature", seed.signature}});
-      CHECK_MESSAGE(res.status == 403, name);
-      CHECK(message_of(res).find("outside the document folder")
-            != std::string::npos);
+      CHECK(res.status == 404);
     }
-    auto res = c.post("/api/signature", {{"textFile", "missing.txt"},
-                                         {"hexSignature", seed.signature}});
-    CHECK(res.status == 404);
-  }
-  SUBCASE("malformed requests get 400 naming the problem") {
-    auto res = http_request(c.http_port, "POST", "/api/signature", "{nope");
-    CHECK(res.status == 400);
-    CHECK(message_of(res) == "request body is not valid JSON");
-    res = c.post("/api/signature", {{"text", "x"}});
-    CHECK(res.status == 400);
-    CHECK(message_of(res) == "missing field \"hexSignature\"");
-    res = c.post("/api/signature", {{"text", "x"}, {"hexSignature", "zz"}});
-    CHECK(res.status == 400);
-    CHECK(message_of(res).find("non-hex character") != std::string::npos);
-    res = c.post("/api/signature", {{"text", "x"}, {"hexSignature", "abc"}});
-    CHECK(res.status == 400);
-    CHECK(message_of(res).find("odd number") != std::string::npos);
-    res = c.post("/api/signature", {{"text", "x"}, {"hexSignature", "abcd"}});
-    CHECK(res.status == 400);
-    CHECK(message_of(res).find("needs 256") != std::string::npos);
-    res = c.post("/api/signature", {{"text", "x"},
-                                    {"hexSignature", seed.signature},
-                                    {"keyId", "nope"}});
-    CHECK(res.status == 400);
-    CHECK(message_of(res) == "unknown keyId 'nope'");
-  }
-  SUBCASE("oversized body is 413, and the node keeps serving") {
-    std::string big(2 * 1024 * 1024, 'a');
-    auto res = c.post("/api/signature", {{"text", big},
-                                         {"hexSignature", seed.signature}});
-    CHECK(res.status == 413);
-    CHECK(message_of(res).find("front.body-limit") != std::string::npos);
-    res = c.post("/api/signature", {{"textFile", "arquivo.txt"},
-                                    {"hexSignature", seed.signature}});
-    CHECK(res.status == 200);
-  }
-  SUBCASE("unknown path is 404, wrong method 405, healthz answers") {
-    CHECK(http_request(c.http_port, "GET", "/nope").status == 404);
-    auto res = http_request(c.http_port, "GET", "/api/direct/signature");
-    CHECK(res.status == 405);
-    CHECK(res.headers["allow"] == "POST");
-    res = http_request(c.http_port, "DELETE", "/api/signature");
-    CHECK(res.status == 405);
-    CHECK(res.headers["allow"] == "GET, POST");
-    auto health = c.health();
-    CHECK(health["verifiersUp"] == 2);
-    CHECK(health["node"] == "front");
-  }
-}
-
-TEST_CASE("keeps answering through a killed verifier and uses it again") {
-  cluster c;
-  REQUIRE_MESSAGE(c.wait_verifiers_up(2), c.front->err());
-  seed_vector seed;
-  json body{{"textFile", "arquivo.txt"}, {"hexSignature", seed.signature}};
-  auto served_by = [&](size_t n) {
-    std::multiset<std::string> names;
-    for (size_t i = 0; i < n; ++i) {
-      auto res = c.post("/api/signature", body);
+    SUBCASE("malformed requests get 400 naming the problem") {
+      auto res = http_request(c.http_port, "POST", "/api/signature", "{nope");
+      CHECK(res.status == 400);
+      CHECK(message_of(res) == "request body is not valid JSON");
+      res = c.post("/api/signature", {{"text", "x"}});
+      CHECK(res.status == 400);
+      CHECK(message_of(res) == "missing field \"hexSignature\"");
+      res = c.post("/api/signature", {{"text", "x"}, {"hexSignature", "zz"}});
+      CHECK(res.status == 400);
+      CHECK(message_of(res).find("non-hex character") != std::string::npos);
+      res = c.post("/api/signature", {{"text", "x"}, {"hexSignature", "abc"}});
+      CHECK(res.status == 400);
+      CHECK(message_of(res).find("odd number") != std::string::npos);
+      res = c.post("/api/signature", {{"text", "x"}, {"hexSignature", "abcd"}});
+      CHECK(res.status == 400);
+      CHECK(message_of(res).find("needs 256") != std::string::npos);
+      res = c.post("/api/signature", {{"text", "x"},
+                                      {"hexSignature", seed.signature},
+                                      {"keyId", "nope"}});
+      CHECK(res.status == 400);
+      CHECK(message_of(res) == "unknown keyId 'nope'");
+    }
+    SUBCASE("oversized body is 413, and the node keeps serving") {
+      std::string big(2 * 1024 * 1024, 'a');
+      auto res = c.post("/api/signature",
+                        {{"text", big}, {"hexSignature", seed.signature}});
+      CHECK(res.status == 413);
+      CHECK(message_of(res).find("front.body-limit") != std::string::npos);
+      res = c.post("/api/signature", {{"textFile", "arquivo.txt"},
+                                      {"hexSignature", seed.signature}});
       CHECK(res.status == 200);
-      names.insert(parse(res).value("verifier", ""));
     }
-    return names;
-  };
-  auto before = served_by(10);
-  CHECK(before.count("verifier-1/verifier-0") == 5);
-  CHECK(before.count("verifier-2/verifier-0") == 5);
+    SUBCASE("unknown path is 404, wrong method 405, healthz answers") {
+      CHECK(http_request(c.http_port, "GET", "/nope").status == 404);
+      auto res = http_request(c.http_port, "GET", "/api/direct/signature");
+      CHECK(res.status == 405);
+      CHECK(res.headers["allow"] == "POST");
+      res = http_request(c.http_port, "DELETE", "/api/signature");
+      CHECK(res.status == 405);
+      CHECK(res.headers["allow"] == "GET, POST");
+      auto health = c.health();
+      CHECK(health["verifiersUp"] == 2);
+      CHECK(health["node"] == "front");
+    }
+  }
 
-  c.verifiers[0]->signal(SIGKILL);
-  CHECK(c.verifiers[0]->wait(5000ms) == 128 + SIGKILL);
-  // No wait for failure detection: every request must still succeed.
-  auto during = served_by(20);
-  CHECK(during.count("verifier-2/verifier-0") == 20);
-  CHECK(c.wait_verifiers_up(1));
+  TEST_CASE("keeps answering through a killed verifier and uses it again") {
+    cluster c;
+    REQUIRE_MESSAGE(c.wait_verifiers_up(2), c.front->err());
+    seed_vector seed;
+    json body{{"textFile", "arquivo.txt"}, {"hexSignature", seed.signature}};
+    auto served_by = [&](size_t n) {
+      std::multiset<std::string> names;
+      for (size_t i = 0; i < n; ++i) {
+        auto res = c.post("/api/signature", body);
+        CHECK(res.status == 200);
+        names.insert(parse(res).value("verifier", ""));
+      }
+      return names;
+    };
+    auto before = served_by(10);
+    CHECK(before.count("verifier-1/verifier-0") == 5);
+    CHECK(before.count("verifier-2/verifier-0") == 5);
 
-  c.start_verifier(0);
-  REQUIRE_MESSAGE(c.wait_verifiers_up(2), c.front->err());
-  auto after = served_by(10);
-  CHECK(after.count("verifier-1/verifier-0") == 5);
-  CHECK(after.count("verifier-2/verifier-0") == 5);
-}
+    c.verifiers[0]->signal(SIGKILL);
+    CHECK(c.verifiers[0]->wait(5000ms) == 128 + SIGKILL);
+    // No wait for failure detection: every request must still succeed.
+    auto during = served_by(20);
+    CHECK(during.count("verifier-2/verifier-0") == 20);
+    CHECK(c.wait_verifiers_up(1));
 
-TEST_CASE("answers 503 when no verifier is reachable") {
-  cluster c;
-  REQUIRE(c.wait_verifiers_up(2));
-  for (auto& v : c.verifiers)
-    v->signal(SIGKILL);
-  REQUIRE(c.wait_verifiers_up(0));
-  seed_vector seed;
-  auto res = c.post("/api/signature", {{"textFile", "arquivo.txt"},
-                                       {"hexSignature", seed.signature}});
-  CHECK(res.status == 503);
-  CHECK(message_of(res).find("no verifier is reachable") != std::string::npos);
-}
+    c.start_verifier(0);
+    REQUIRE_MESSAGE(c.wait_verifiers_up(2), c.front->err());
+    auto after = served_by(10);
+    CHECK(after.count("verifier-1/verifier-0") == 5);
+    CHECK(after.count("verifier-2/verifier-0") == 5);
+  }
+
+  TEST_CASE("answers 503 when no verifier is reachable") {
+    cluster c;
+    REQUIRE(c.wait_verifiers_up(2));
+    for (auto& v : c.verifiers)
+      v->signal(SIGKILL);
+    REQUIRE(c.wait_verifiers_up(0));
+    seed_vector seed;
+    auto res = c.post("/api/signature", {{"textFile", "arquivo.txt"},
+                                         {"hexSignature", seed.signature}});
+    CHECK(res.status == 503);
+    CHECK(message_of(res).find("no verifier is reachable")
+          != std::string::npos);
+  }
 
 } // TEST_SUITE
 
 TEST_SUITE("scenario.http") {
-
-TEST_CASE("pipelined requests are answered in order") {
-  cluster c;
-  REQUIRE(c.wait_verifiers_up(2));
-  seed_vector seed;
-  auto body = json{{"textFile", "arquivo.txt"},
-                   {"hexSignature", seed.signature}}
-                .dump();
-  auto post = "POST /api/direct/signature HTTP/1.1\r\nHost: x\r\n"
-              "Content-Type: application/json\r\nContent-Length: "
-              + std::to_string(body.size()) + "\r\n\r\n" + body;
-  auto raw = raw_exchange(c.http_port,
-                          post + "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" + post
-                            + "GET /healthz HTTP/1.1\r\nHost: x\r\n"
-                              "Connection: close\r\n\r\n");
-  auto first = raw.find("signature ok!");
-  auto second = raw.find("no such resource", first);
-  auto third = raw.find("signature ok!", second);
-  auto fourth = raw.find("\"node\":\"front\"", third);
-  CHECK(first != std::string::npos);
-  CHECK(second != std::string::npos);
-  CHECK(third != std::string::npos);
-  CHECK(fourth != std::string::npos);
-}
-
-TEST_CASE("connections past front.max-connections get 503") {
-  cluster c{[] {
-    cluster_options opts;
-    opts.front_extra = {"--front.max-connections=2"};
-    return opts;
-  }()};
-  REQUIRE(c.wait_verifiers_up(2));
-  std::vector<int> held;
-  for (int i = 0; i < 2; ++i) {
-    auto fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(c.http_port);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
-            == 0);
-    held.push_back(fd);
+  TEST_CASE("pipelined requests are answered in order") {
+    cluster c;
+    REQUIRE(c.wait_verifiers_up(2));
+    seed_vector seed;
+    auto body = json{{"textFile", "arquivo.txt"},
+                     {"hexSignature", seed.signature}}
+                  .dump();
+    auto post = "POST /api/direct/signature HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/json\r\nContent-Length: "
+                + std::to_string(body.size()) + "\r\n\r\n" + body;
+    auto raw = raw_exchange(
+      c.http_port, post + "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" + post
+                     + "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n\r\n");
+    auto first = raw.find("signature ok!");
+    auto second = raw.find("no such resource", first);
+    auto third = raw.find("signature ok!", second);
+    auto fourth = raw.find("\"node\":\"front\"", third);
+    CHECK(first != std::string::npos);
+    CHECK(second != std::string::npos);
+    CHECK(third != std::string::npos);
+    CHECK(fourth != std::string::npos);
   }
-  std::this_thread::sleep_for(200ms);
-  auto res = http_request(c.http_port, "GET", "/healthz");
-  CHECK(res.status == 503);
-  CHECK(res.body.find("front.max-connections") != std::string::npos);
-  for (auto fd : held)
-    close(fd);
-  CHECK(wait_until(
-    [&] { return http_request(c.http_port, "GET", "/healthz").status == 200; },
-    5000ms));
-}
+
+  TEST_CASE("connections past front.max-connections get 503") {
+    cluster c{[] {
+      cluster_options opts;
+      opts.front_extra = {"--front.max-connections=2"};
+      return opts;
+    }()};
+    REQUIRE(c.wait_verifiers_up(2));
+    std::vector<int> held;
+    for (int i = 0; i < 2; ++i) {
+      auto fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(c.http_port);
+      REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+              == 0);
+      held.push_back(fd);
+    }
+    std::this_thread::sleep_for(200ms);
+    auto res = http_request(c.http_port, "GET", "/healthz");
+    CHECK(res.status == 503);
+    CHECK(res.body.find("front.max-connections") != std::string::npos);
+    for (auto fd : held)
+      close(fd);
+    CHECK(wait_until(
+      [&] {
+        return http_request(c.http_port, "GET", "/healthz").status == 200;
+      },
+      5000ms));
+  }
 
 } // TEST_SUITE

@@ -29,7 +29,9 @@ namespace {
 // taken between free_port() and the start) or took too long.
 bool started(process& p) {
   wait_until(
-    [&] { return p.out().find(" ready:") != std::string::npos || !p.running(); },
+    [&] {
+      return p.out().find(" ready:") != std::string::npos || !p.running();
+    },
     15000ms);
   return p.out().find(" ready:") != std::string::npos;
 }
@@ -69,7 +71,8 @@ cluster::cluster(cluster_options options)
   }
   list += "]";
   http_port = free_port();
-  std::vector<std::string> args{"--front.http-port=" + std::to_string(http_port),
+  std::vector<std::string> args{"--front.http-port="
+                                  + std::to_string(http_port),
                                 "--front.verifiers=" + list};
   if (opts.supervisor)
     args.push_back("--front.supervisor=127.0.0.1:"
@@ -77,7 +80,7 @@ cluster::cluster(cluster_options options)
   else
     args.push_back("--front.supervisor=\"\"");
   args.push_back(hub_arg());
-  args.push_back(opts.hub            ? "--front.style=choreography"
+  args.push_back(opts.hub          ? "--front.style=choreography"
                  : opts.supervisor ? "--front.style=orchestration"
                                    : "--front.style=direct");
   for (auto& arg : opts.front_extra)

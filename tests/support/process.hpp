@@ -5,10 +5,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>

@@ -111,52 +111,51 @@ json run_bench(std::vector<std::string> args, const std::string& dir) {
 } // namespace
 
 TEST_SUITE("tools.bench") {
-
-TEST_CASE("open loop shows a 1 s server stall in p99") {
-  auto dir = make_temp_dir();
-  stalling_server srv{300, 1000ms};
-  auto url = "--url=http://127.0.0.1:" + std::to_string(srv.port);
-  auto r = run_bench({url, "--target=/", "--rate=200", "--duration=3",
-                      "--warmup=0", "--connections=4"},
-                     dir);
-  REQUIRE(r.is_object());
-  MESSAGE("open loop: ", r["latency_ms"].dump());
-  CHECK(r["error_count"] == 0);
-  CHECK(r["requests"].get<int>() >= 550);
-  CHECK(r["latency_ms"]["p99"].get<double>() >= 500);
-  std::filesystem::remove_all(dir);
-}
-
-TEST_CASE("smoke run of every style against a cluster") {
-  cluster_options opts;
-  opts.verifiers = 2;
-  opts.supervisor = true;
-  opts.hub = true;
-  opts.front_extra = {"--front.inline-keys=keys"};
-  cluster c{opts};
-  REQUIRE(c.wait_members());
-  REQUIRE_MESSAGE(wait_until(
-                    [&] {
-                      auto doc = c.view();
-                      return doc.is_object()
-                             && doc["orchestration"].size() == 2
-                             && doc["direct"].size() == 2;
-                    },
-                    15000ms),
-                  std::string{c.view().dump() + "\n" + c.front->err()});
-  auto url = "--url=http://127.0.0.1:" + std::to_string(c.http_port);
-  auto data = source_dir() + "/tests/data/seed-vector/";
-  for (auto style : {"inline", "direct", "orchestration", "choreography"}) {
-    CAPTURE(style);
-    auto r = run_bench({url, std::string{"--style="} + style, "--duration=1",
-                        "--warmup=0.2", "--connections=4",
-                        "--text-file=" + data + "arquivo.txt",
-                        "--hex-file=" + data + "signature.hex"},
-                       c.dir);
+  TEST_CASE("open loop shows a 1 s server stall in p99") {
+    auto dir = make_temp_dir();
+    stalling_server srv{300, 1000ms};
+    auto url = "--url=http://127.0.0.1:" + std::to_string(srv.port);
+    auto r = run_bench({url, "--target=/", "--rate=200", "--duration=3",
+                        "--warmup=0", "--connections=4"},
+                       dir);
     REQUIRE(r.is_object());
-    CHECK(r["requests"].get<int>() > 0);
+    MESSAGE("open loop: ", r["latency_ms"].dump());
     CHECK(r["error_count"] == 0);
+    CHECK(r["requests"].get<int>() >= 550);
+    CHECK(r["latency_ms"]["p99"].get<double>() >= 500);
+    std::filesystem::remove_all(dir);
   }
-}
+
+  TEST_CASE("smoke run of every style against a cluster") {
+    cluster_options opts;
+    opts.verifiers = 2;
+    opts.supervisor = true;
+    opts.hub = true;
+    opts.front_extra = {"--front.inline-keys=keys"};
+    cluster c{opts};
+    REQUIRE(c.wait_members());
+    REQUIRE_MESSAGE(wait_until(
+                      [&] {
+                        auto doc = c.view();
+                        return doc.is_object()
+                               && doc["orchestration"].size() == 2
+                               && doc["direct"].size() == 2;
+                      },
+                      15000ms),
+                    std::string{c.view().dump() + "\n" + c.front->err()});
+    auto url = "--url=http://127.0.0.1:" + std::to_string(c.http_port);
+    auto data = source_dir() + "/tests/data/seed-vector/";
+    for (auto style : {"inline", "direct", "orchestration", "choreography"}) {
+      CAPTURE(style);
+      auto r = run_bench({url, std::string{"--style="} + style, "--duration=1",
+                          "--warmup=0.2", "--connections=4",
+                          "--text-file=" + data + "arquivo.txt",
+                          "--hex-file=" + data + "signature.hex"},
+                         c.dir);
+      REQUIRE(r.is_object());
+      CHECK(r["requests"].get<int>() > 0);
+      CHECK(r["error_count"] == 0);
+    }
+  }
 
 } // TEST_SUITE
