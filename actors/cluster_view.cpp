@@ -1,6 +1,6 @@
 #include "actors/cluster_view.hpp"
 
-#include <nlohmann/json.hpp>
+#include "actors/json_text.hpp"
 
 namespace duet {
 
@@ -55,7 +55,7 @@ std::string render_cluster(const std::string& front, const front_options& opts,
   doc["choreography"] = choreography.empty()
                           ? json(nullptr)
                           : json::parse(choreography, nullptr, false);
-  return doc.dump();
+  return dump_json(doc);
 }
 
 } // namespace duet

@@ -144,7 +144,11 @@ node_config::node_config() {
          "idle time before a keep-alive connection is closed")
     .add(f.pipeline_limit, "pipeline-limit",
          "requests in progress per connection")
-    .add(f.max_connections, "max-connections", "open connections at once")
+    .add(f.max_connections, "max-connections",
+         "open connections at once (past it the one waiting longest for a "
+         "request is closed)")
+    .add(f.max_connections_per_client, "max-connections-per-client",
+         "open connections from one client address at once")
     .add(f.inline_keys, "inline-keys",
          "key folder for the inline baseline POST /api/inline/signature "
          "(benchmarks only; empty: off)");
@@ -436,6 +440,8 @@ expected<bool> node_config::validate() {
       return bad(file, "front.pipeline-limit must be at least 1");
     if (f.max_connections < 1)
       return bad(file, "front.max-connections must be at least 1");
+    if (f.max_connections_per_client < 1)
+      return bad(file, "front.max-connections-per-client must be at least 1");
   }
   return true;
 }

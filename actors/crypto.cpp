@@ -10,6 +10,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "actors/text.hpp"
+
 namespace duet::crypto {
 
 namespace {
@@ -210,7 +212,7 @@ expected<bool> keyring::verify(std::string_view key_id, std::string_view text,
   auto i = entries_.find(key_id);
   if (i == entries_.end())
     return failure{ec::unknown_key,
-                   "unknown keyId '" + std::string{key_id} + "'"};
+                   "unknown keyId '" + printable(key_id) + "'"};
   auto& e = *i->second;
   auto sig = decode_hex(signature_hex);
   if (!sig)

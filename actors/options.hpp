@@ -33,6 +33,7 @@ constexpr std::chrono::nanoseconds body_timeout = 30s;
 constexpr std::chrono::nanoseconds keep_alive_timeout = 60s;
 constexpr size_t pipeline_limit = 16;
 constexpr size_t max_connections = 4096;
+constexpr size_t max_connections_per_client = 1024;
 constexpr std::chrono::nanoseconds heartbeat_interval = 200ms;
 constexpr std::chrono::nanoseconds connection_timeout = 1s;
 constexpr const char* balance = "round-robin";
@@ -113,8 +114,13 @@ struct front_options {
   std::chrono::nanoseconds keep_alive_timeout = defaults::keep_alive_timeout;
   /// Requests one connection may have in progress at once (pipelining).
   size_t pipeline_limit = defaults::pipeline_limit;
-  /// Open connections at once; more are answered 503 and closed.
+  /// Open connections at once. At the limit, the connection waiting longest
+  /// for a request is closed to admit a new one; if none waits, the new one
+  /// is answered 503 and closed.
   size_t max_connections = defaults::max_connections;
+  /// Open connections from one client address at once (capped at
+  /// `max_connections`); past it the same rule applies among its own.
+  size_t max_connections_per_client = defaults::max_connections_per_client;
   /// Key folder for the inline baseline, `POST /api/inline/signature`, which
   /// verifies on the HTTP thread without actors (empty: off).
   std::string inline_keys;

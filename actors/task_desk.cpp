@@ -252,7 +252,7 @@ struct task_desk_state {
                           {"results", results_received},
                           {"duplicates", duplicates},
                           {"byVerifier", by}}
-      .dump();
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 };
 

@@ -4,6 +4,7 @@
 
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
+#include "actors/text.hpp"
 
 #include <prometheus/counter.h>
 
@@ -12,7 +13,7 @@ namespace duet {
 expected<bool> verifier_state::check(const verify_request& req) {
   if (req.key_id.compare(0, crash_key_id.size(), crash_key_id) == 0) {
     if (!fault_injection)
-      return failure{ec::unknown_key, "unknown keyId '" + req.key_id
+      return failure{ec::unknown_key, "unknown keyId '" + printable(req.key_id)
                                         + "' (fault injection is off on " + id
                                         + ")"};
     auto target = std::string_view{req.key_id}.substr(crash_key_id.size());

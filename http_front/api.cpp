@@ -7,7 +7,9 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
+#include "actors/json_text.hpp"
 #include "actors/metrics.hpp"
+#include "actors/text.hpp"
 
 namespace duet::http {
 
@@ -20,17 +22,18 @@ response make_json(bhttp::status status, const json& body, unsigned version,
   response res{status, version};
   res.set(bhttp::field::content_type, "application/json");
   res.keep_alive(keep_alive);
-  res.body() = body.dump();
+  res.body() = dump_json(body);
   res.prepare_payload();
   return res;
 }
 
 response method_not_allowed(const request& req, const char* allow) {
-  auto res = error_response(bhttp::status::method_not_allowed,
-                            std::string{"method "}
-                              + std::string{req.method_string()}
-                              + " not allowed here; use " + allow,
-                            req.version(), req.keep_alive());
+  auto res = error_response(
+    bhttp::status::method_not_allowed,
+    "method "
+      + printable({req.method_string().data(), req.method_string().size()})
+      + " not allowed here; use " + allow,
+    req.version(), req.keep_alive());
   res.set(bhttp::field::allow, allow);
   return res;
 }
@@ -229,7 +232,7 @@ response render_task(const std::string& id,
   }
   if (!view)
     return error_response(bhttp::status::not_found,
-                          "unknown taskId '" + id
+                          "unknown taskId '" + printable(id)
                             + "' (never issued, or expired)",
                           version, keep_alive);
   json body{{"taskId", view->id},
@@ -344,10 +347,10 @@ std::variant<response, deferred> route(const request& req,
                               version, keep_alive);
       job.wait = std::chrono::milliseconds{ms};
     }
-    if (job.task_id.empty() || job.task_id.size() > 64)
+    if (!is_name(job.task_id, 64))
       return error_response(bhttp::status::not_found,
-                            "no such task: '" + job.task_id + "'", version,
-                            keep_alive);
+                            "no such task: '" + printable(job.task_id) + "'",
+                            version, keep_alive);
     return job;
   }
   if (target == "/api/signature" && req.method() == bhttp::verb::get) {
@@ -394,7 +397,7 @@ std::variant<response, deferred> route(const request& req,
     how = style::choreography;
   if (!how) {
     return error_response(bhttp::status::not_found,
-                          "no such resource: " + std::string{target}, version,
+                          "no such resource: " + printable(target), version,
                           keep_alive);
   }
   if (req.method() != bhttp::verb::post)

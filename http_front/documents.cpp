@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "actors/text.hpp"
+
 namespace fs = std::filesystem;
 
 namespace duet::http {
@@ -22,9 +24,9 @@ expected<std::string> document_folder::read(const std::string& name,
     return failure{ec::bad_request,
                    "textFile is disabled on this front (front.documents is "
                    "not set); send the text inline as \"text\""};
-  auto forbidden
-    = failure{ec::forbidden_path,
-              "textFile '" + name + "' is outside the document folder"};
+  auto forbidden = failure{ec::forbidden_path,
+                           "textFile '" + printable(name)
+                             + "' is outside the document folder"};
   if (name.empty() || name.find('\0') != std::string::npos)
     return failure{ec::bad_request, "textFile must be a non-empty file name"};
   fs::path rel{name};
@@ -35,27 +37,32 @@ expected<std::string> document_folder::read(const std::string& name,
   // of the folder is caught like a `..`.
   auto full = fs::weakly_canonical(fs::path{root_} / rel, err);
   if (err)
-    return failure{ec::no_such_document, "textFile '" + name + "' not found"};
+    return failure{ec::no_such_document,
+                   "textFile '" + printable(name) + "' not found"};
   auto inside = full.lexically_relative(root_);
   if (inside.empty() || *inside.begin() == ".." || inside == ".")
     return forbidden;
   auto status = fs::status(full, err);
   if (err || !fs::exists(status))
     return failure{ec::no_such_document,
-                   "textFile '" + name + "' not found in the document folder"};
+                   "textFile '" + printable(name)
+                     + "' not found in the document folder"};
   if (!fs::is_regular_file(status))
     return failure{ec::bad_request,
-                   "textFile '" + name + "' is not a regular file"};
+                   "textFile '" + printable(name) + "' is not a regular file"};
   auto size = fs::file_size(full, err);
   if (err)
-    return failure{ec::no_such_document, "textFile '" + name + "' unreadable"};
+    return failure{ec::no_such_document,
+                   "textFile '" + printable(name) + "' unreadable"};
   if (size > limit)
-    return failure{ec::payload_too_large,
-                   "textFile '" + name + "' is " + std::to_string(size)
-                     + " bytes, the limit is " + std::to_string(limit)};
+    return failure{ec::payload_too_large, "textFile '" + printable(name)
+                                            + "' is " + std::to_string(size)
+                                            + " bytes, the limit is "
+                                            + std::to_string(limit)};
   std::ifstream in{full, std::ios::binary};
   if (!in)
-    return failure{ec::no_such_document, "textFile '" + name + "' unreadable"};
+    return failure{ec::no_such_document,
+                   "textFile '" + printable(name) + "' unreadable"};
   std::string data(size, '\0');
   in.read(data.data(), static_cast<std::streamsize>(size));
   data.resize(static_cast<size_t>(in.gcount()));

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "actors/log.hpp"
@@ -26,20 +27,63 @@ struct server::impl {
   }
 
   void accept() {
-    acceptor.async_accept(
-      net::make_strand(ioc),
-      [this](boost::beast::error_code err, tcp::socket socket) {
-        if (err == net::error::operation_aborted)
-          return;
-        if (err) {
-          log::warning("accept failed: ", err.message());
-        } else {
-          auto reject = shared->connections.load()
-                        >= shared->ctx.opts.max_connections;
-          std::make_shared<session>(std::move(socket), shared)->run(reject);
+    acceptor.async_accept(net::make_strand(ioc),
+                          [this](boost::beast::error_code err,
+                                 tcp::socket socket) {
+                            if (err == net::error::operation_aborted)
+                              return;
+                            if (err)
+                              log::warning("accept failed: ", err.message());
+                            else
+                              admit(std::move(socket));
+                            accept();
+                          });
+  }
+
+  // Admits a connection through the connection table, closing a waiting
+  // one to make room if a limit is reached.
+  void admit(tcp::socket socket) {
+    boost::beast::error_code err;
+    auto client = socket.remote_endpoint(err).address().to_string();
+    if (err)
+      return; // already gone
+    std::shared_ptr<session> victim;
+    std::shared_ptr<session> fresh;
+    connection_table::admission adm;
+    {
+      std::lock_guard<std::mutex> guard{shared->mtx};
+      adm = shared->table.admit(client, std::chrono::steady_clock::now());
+      if (adm.evict != 0) {
+        if (auto i = shared->sessions.find(adm.evict);
+            i != shared->sessions.end()) {
+          victim = i->second.lock();
+          shared->sessions.erase(i);
         }
-        accept();
-      });
+      }
+      fresh = std::make_shared<session>(std::move(socket), shared, adm.id);
+      if (adm.id != 0)
+        shared->sessions.emplace(adm.id, fresh);
+    }
+    if (victim)
+      net::post(victim->executor(), [victim] { victim->evict(); });
+    if (adm.id == 0)
+      log::debug("refused a connection from ", client, ": ", adm.reason);
+    fresh->run(adm.reason);
+  }
+
+  // Runs the io_context until it is stopped; an exception that escapes a
+  // handler is logged and the thread goes on serving.
+  void run_io() {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        log::error("unexpected exception on an HTTP thread: ", e.what());
+      } catch (...) {
+        log::error("unexpected exception on an HTTP thread");
+      }
+    }
   }
 
   net::io_context ioc;
@@ -85,7 +129,7 @@ expected<uint16_t> server::start() {
     return failure{ec::invalid_config, where + err.message()};
   impl_->accept();
   for (size_t i = 0; i < opts.io_threads; ++i)
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+    impl_->threads.emplace_back([this] { impl_->run_io(); });
   return acc.local_endpoint().port();
 }
 

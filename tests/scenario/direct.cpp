@@ -202,30 +202,46 @@ TEST_SUITE("scenario.http") {
     CHECK(fourth != std::string::npos);
   }
 
-  TEST_CASE("connections past front.max-connections get 503") {
+  TEST_CASE("at front.max-connections a waiting connection makes room") {
     cluster c{[] {
       cluster_options opts;
       opts.front_extra = {"--front.max-connections=2"};
       return opts;
     }()};
     REQUIRE(c.wait_verifiers_up(2));
-    std::vector<int> held;
+    // Two connections that never send a byte: the older one is closed to
+    // admit a request.
+    tcp_client idle1{c.http_port};
+    std::this_thread::sleep_for(50ms);
+    tcp_client idle2{c.http_port};
+    REQUIRE(idle1.connected());
+    REQUIRE(idle2.connected());
+    std::this_thread::sleep_for(200ms);
+    CHECK(http_request(c.http_port, "GET", "/healthz").status == 200);
+    CHECK(idle1.closed_by_peer(2000ms));
+    CHECK_FALSE(idle2.closed_by_peer(100ms));
+  }
+
+  TEST_CASE("with every connection busy, one more gets 503") {
+    cluster c{[] {
+      cluster_options opts;
+      opts.front_extra = {"--front.max-connections=2"};
+      return opts;
+    }()};
+    REQUIRE(c.wait_verifiers_up(2));
+    // Two requests in progress (header sent, body incomplete).
+    std::vector<std::unique_ptr<tcp_client>> busy;
     for (int i = 0; i < 2; ++i) {
-      auto fd = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(c.http_port);
-      REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
-              == 0);
-      held.push_back(fd);
+      busy.push_back(std::make_unique<tcp_client>(c.http_port));
+      REQUIRE(busy.back()->send("POST /api/signature HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Type: application/json\r\n"
+                                "Content-Length: 100\r\n\r\n{\"text\""));
     }
     std::this_thread::sleep_for(200ms);
     auto res = http_request(c.http_port, "GET", "/healthz");
     CHECK(res.status == 503);
     CHECK(res.body.find("front.max-connections") != std::string::npos);
-    for (auto fd : held)
-      close(fd);
+    busy.clear();
     CHECK(wait_until(
       [&] {
         return http_request(c.http_port, "GET", "/healthz").status == 200;

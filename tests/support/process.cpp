@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -204,6 +205,67 @@ http_response http_request(uint16_t port, const std::string& method,
   }
   res.body = raw.substr(end + 4);
   return res;
+}
+
+tcp_client::tcp_client(uint16_t port, const std::string& source) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0)
+    return;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0
+      || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+}
+
+tcp_client::~tcp_client() {
+  if (fd_ >= 0)
+    close(fd_);
+}
+
+bool tcp_client::send(const std::string& data) {
+  return fd_ >= 0 && send_all(fd_, data);
+}
+
+std::string tcp_client::read_all(std::chrono::milliseconds timeout) {
+  std::string result;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[8192];
+  while (fd_ >= 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      break;
+    auto n = recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0)
+      break;
+    result.append(buf, static_cast<size_t>(n));
+  }
+  return result;
+}
+
+bool tcp_client::closed_by_peer(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (fd_ >= 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return false;
+    auto n = recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0)
+      return true;
+  }
+  return true;
 }
 
 client_threads::client_threads(int n, std::function<void(int, int)> step) {

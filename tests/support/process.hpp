@@ -82,6 +82,35 @@ http_response http_request(uint16_t port, const std::string& method,
 std::string raw_exchange(uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = 10000ms);
 
+/// A raw TCP connection to 127.0.0.1:`port` from the loopback address
+/// `source` (any 127.x.y.z: tests tell clients apart by address); closed
+/// when destroyed.
+class tcp_client {
+public:
+  explicit tcp_client(uint16_t port, const std::string& source = "127.0.0.1");
+  ~tcp_client();
+
+  tcp_client(const tcp_client&) = delete;
+  tcp_client& operator=(const tcp_client&) = delete;
+
+  /// Returns whether the connection was established.
+  bool connected() const {
+    return fd_ >= 0;
+  }
+
+  /// Sends all of `data`; false on error.
+  bool send(const std::string& data);
+
+  /// Reads until the peer closes or `timeout` passes; returns what came.
+  std::string read_all(std::chrono::milliseconds timeout);
+
+  /// Returns whether the peer closed the connection within `timeout`.
+  bool closed_by_peer(std::chrono::milliseconds timeout);
+
+private:
+  int fd_ = -1;
+};
+
 /// Client threads that each call `step(client, iteration)` until stopped:
 /// the background load of scenario tests.
 class client_threads {
