@@ -11,6 +11,8 @@
 #include <caf/io/middleman.hpp>
 
 #include "actors/fwd.hpp"
+#include "actors/limits.hpp"
+#include "actors/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -149,6 +151,9 @@ node_config::node_config() {
          "request is closed)")
     .add(f.max_connections_per_client, "max-connections-per-client",
          "open connections from one client address at once")
+    .add(f.fault_injection, "fault-injection",
+         "honor keyIds \"!router-crash\", \"!router-throw\", "
+         "\"!desk-crash\" (tests only; off by default)")
     .add(f.inline_keys, "inline-keys",
          "key folder for the inline baseline POST /api/inline/signature "
          "(benchmarks only; empty: off)");
@@ -169,7 +174,12 @@ node_config::node_config() {
          "restarts allowed per instance within restart-period")
     .add(s.restart_period, "restart-period", "window of restart-intensity")
     .add(s.restart_backoff, "restart-backoff", "first restart delay")
-    .add(s.restart_backoff_max, "restart-backoff-max", "largest delay");
+    .add(s.restart_backoff_max, "restart-backoff-max", "largest delay")
+    .add(s.failed_cooldown, "failed-cooldown",
+         "a failed instance is tried again after this long (doubles per "
+         "failure in a row)")
+    .add(s.failed_cooldown_max, "failed-cooldown-max",
+         "largest cool-down of a failed instance");
   auto& c = opts.choreography;
   opt_group{custom_options_, "choreography"}
     .add(c.hub, "hub",
@@ -327,6 +337,9 @@ expected<bool> node_config::validate() {
   auto& n = opts.node;
   if (n.name.empty())
     return bad(file, "node.name is required");
+  if (!is_name(n.name, 64) || n.name.find_first_of("/#") != std::string::npos)
+    return bad(file, "node.name=\"" + printable(n.name)
+                       + "\": use 1..64 of A-Z a-z 0-9 - _ . : @");
   if (n.roles.empty())
     return bad(file, "node.roles is required, e.g. roles=[\"verifier\"]");
   for (auto& role : n.roles)
@@ -383,6 +396,9 @@ expected<bool> node_config::validate() {
     if (s.restart_backoff_max < s.restart_backoff)
       return bad(file, "supervisor.restart-backoff-max must be at least "
                        "restart-backoff");
+    if (s.failed_cooldown <= 0s || s.failed_cooldown_max < s.failed_cooldown)
+      return bad(file, "supervisor.failed-cooldown must be positive and at "
+                       "most failed-cooldown-max");
   }
   if (opts.has_role("front")) {
     auto& f = opts.front;
@@ -434,8 +450,9 @@ expected<bool> node_config::validate() {
         return bad(file, std::string{"front."} + key + " must be positive");
     if (f.io_threads < 1 || f.io_threads > 64)
       return bad(file, "front.io-threads must be in 1..64");
-    if (f.body_limit < 1024)
-      return bad(file, "front.body-limit must be at least 1024");
+    if (f.body_limit < 1024 || f.body_limit > limits::text)
+      return bad(file, "front.body-limit must be in 1024.."
+                         + std::to_string(limits::text));
     if (f.pipeline_limit < 1)
       return bad(file, "front.pipeline-limit must be at least 1");
     if (f.max_connections < 1)

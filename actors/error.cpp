@@ -32,6 +32,10 @@ const char* to_string(ec code) noexcept {
       return "invalid_config";
     case ec::injected_fault:
       return "injected_fault";
+    case ec::internal_error:
+      return "internal_error";
+    case ec::invalid_message:
+      return "invalid_message";
   }
   return "unknown_error";
 }

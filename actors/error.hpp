@@ -42,6 +42,10 @@ enum class ec : uint8_t {
   invalid_config,
   /// The verifier crashed on purpose (fault injection, tests only).
   injected_fault,
+  /// A handler threw; the actor went on with its next message.
+  internal_error,
+  /// A peer sent a message with a value that is out of range or malformed.
+  invalid_message,
 };
 
 /// Returns the enumerator's name, e.g. `"bad_hex"`.

@@ -8,10 +8,13 @@
 #include <prometheus/gauge.h>
 
 #include "actors/cluster_view.hpp"
+#include "actors/guard.hpp"
+#include "actors/keeper.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/router.hpp"
 #include "actors/task_desk.hpp"
+#include "actors/validate.hpp"
 
 namespace duet {
 
@@ -19,6 +22,10 @@ namespace {
 
 // Most tries sent to one instance in one message.
 constexpr size_t max_batch = 32;
+
+// Key ids that make the router fail on purpose (front.fault-injection).
+constexpr std::string_view crash_key = "!router-crash";
+constexpr std::string_view throw_key = "!router-throw";
 
 } // namespace
 
@@ -30,6 +37,8 @@ void router_state::accept(front_job& fj) {
     fj.done(failure{ec::bad_request, "choreography requests are tasks"});
     return;
   }
+  if (fault_injection && fj.req.key_id == throw_key)
+    throw std::runtime_error("router throws on purpose (fault injection)");
   auto id = next_job++;
   auto& j = jobs[id];
   j.req = std::move(fj.req);
@@ -38,7 +47,53 @@ void router_state::accept(front_job& fj) {
   j.deadline = clock_type::now() + opts.request_timeout;
   status->in_flight = jobs.size();
   metrics::in_flight().Set(static_cast<double>(jobs.size()));
+  if (fault_injection && j.req.key_id == crash_key) {
+    log::warning("router stopping on purpose (fault injection)");
+    self->quit(caf::make_error(ec::injected_fault, "router crash"));
+    return;
+  }
   dispatch(id);
+}
+
+std::string router_state::unavailable(style how) {
+  if (how == style::orchestration && opts.supervisor.empty())
+    return "the orchestration style is not configured on this front (set "
+           "front.supervisor)";
+  if (how == style::direct && opts.verifiers.empty())
+    return "the direct style is not configured on this front (set "
+           "front.verifiers)";
+  // Name the instances and what they are doing (the supervisor's view for
+  // orchestration, the front's own otherwise).
+  std::vector<std::string> parts;
+  size_t known = 0;
+  if (how == style::orchestration && last_registry) {
+    for (auto& n : last_registry->nodes)
+      for (auto& x : n.instances) {
+        ++known;
+        if (parts.size() < 6)
+          parts.push_back(x.name + " " + x.state);
+      }
+  } else {
+    for (auto& x : pool_of(how).instances) {
+      ++known;
+      if (parts.size() < 6)
+        parts.push_back(x.name + " " + x.state);
+    }
+  }
+  std::string out = "no verifier instance can take the request (";
+  out += to_string(how);
+  out += "): ";
+  if (known == 0) {
+    out += "none known yet; " + std::to_string(pool_of(how).nodes_connected())
+           + " of " + std::to_string(pool_of(how).nodes.size())
+           + " verifier nodes connected";
+    return out;
+  }
+  for (size_t i = 0; i < parts.size(); ++i)
+    out += (i > 0 ? ", " : "") + parts[i];
+  if (known > parts.size())
+    out += " and " + std::to_string(known - parts.size()) + " more";
+  return out;
 }
 
 void router_state::dispatch(uint64_t id) {
@@ -52,15 +107,7 @@ void router_state::dispatch(uint64_t id) {
   auto& p = pool_of(j.how);
   auto target = p.pick(j.attempt > 0 ? j.target : std::string{});
   if (target == nullptr) {
-    auto why = j.how == style::orchestration && opts.supervisor.empty()
-                 ? "the orchestration style is not configured on this "
-                   "front (set front.supervisor)"
-               : j.how == style::direct && opts.verifiers.empty()
-                 ? "the direct style is not configured on this front "
-                   "(set front.verifiers)"
-                 : "no verifier is reachable (0 of "
-                     + std::to_string(p.nodes.size()) + " nodes up)";
-    finish(id, failure{ec::no_verifier, why});
+    finish(id, failure{ec::no_verifier, unavailable(j.how)});
     return;
   }
   if (j.how == style::orchestration)
@@ -78,7 +125,7 @@ void router_state::dispatch(uint64_t id) {
     send_batch(j.how, j.target, std::move(batch));
   } else if (!flush_scheduled) {
     flush_scheduled = true;
-    self->send(self, flush_atom::value);
+    self->send(self, local::flush{});
   }
 }
 
@@ -117,41 +164,45 @@ void router_state::send_batch(style how, const std::string& name,
   }
   if (timeout <= clock_type::duration::zero())
     timeout = std::chrono::milliseconds(1);
+  auto on_error = [this, how, name, batch](const caf::error& err) {
+    for (auto [id, attempt] : batch) {
+      settle(how, name);
+      if (!current(id, attempt))
+        continue;
+      if (!is_transport_error(err) && !is_code(err, ec::invalid_message)) {
+        finish(id, to_failure(err));
+        continue;
+      }
+      log::warning("try ", attempt, " on ", name,
+                   " failed: ", self->system().render(err));
+      dispatch(id);
+    }
+  };
   self->request(target->handle, timeout, verify_atom::value, std::move(reqs))
-    .then(
-      [this, how, name, batch](batch_verdicts& v) {
-        for (size_t i = 0; i < batch.size(); ++i) {
-          settle(how, name);
-          auto [id, attempt] = batch[i];
-          if (!current(id, attempt))
-            continue;
-          if (i >= v.answers.size()) {
-            dispatch(id);
-            continue;
-          }
-          auto& a = v.answers[i];
-          if (a.code == 0) {
-            ++pool_of(how).served_by[name];
-            finish(id, verdict{a.verified, v.verifier});
-          } else {
-            finish(id, failure{static_cast<ec>(a.code), std::move(a.message)});
-          }
-        }
-      },
-      [this, how, name, batch](const caf::error& err) {
-        for (auto [id, attempt] : batch) {
-          settle(how, name);
-          if (!current(id, attempt))
-            continue;
-          if (!is_transport_error(err)) {
-            finish(id, to_failure(err));
-            continue;
-          }
-          log::warning("try ", attempt, " on ", name,
-                       " failed: ", self->system().render(err));
-          dispatch(id);
-        }
-      });
+    .then(guard(router_state::name,
+                [this, how, name, batch, on_error](batch_verdicts& v) {
+                  if (auto err = check(v, batch.size())) {
+                    // A verifier that answers garbage is treated like one
+                    // that does not answer: the tries go elsewhere.
+                    on_error(refuse(router_state::name, std::move(err)));
+                    return;
+                  }
+                  for (size_t i = 0; i < batch.size(); ++i) {
+                    settle(how, name);
+                    auto [id, attempt] = batch[i];
+                    if (!current(id, attempt))
+                      continue;
+                    auto& a = v.answers[i];
+                    if (a.code == 0) {
+                      pool_of(how).served_by.add(name);
+                      finish(id, verdict{a.verified, v.verifier});
+                    } else {
+                      finish(id, failure{static_cast<ec>(a.code),
+                                         std::move(a.message)});
+                    }
+                  }
+                }),
+          guard(router_state::name, on_error));
 }
 
 // Books the end of one try on instance `name`.
@@ -191,128 +242,222 @@ void router_state::cluster(cluster_query& q) {
       reply(last_registry ? &*last_registry : nullptr, false, choreo);
       return;
     }
+    auto stale = [this, reply, choreo](const caf::error&) {
+      reply(last_registry ? &*last_registry : nullptr, false, choreo);
+    };
     self
       ->request(supervisor, std::chrono::milliseconds(500),
                 caf::get_atom::value)
-      .then([reply, choreo](registry& reg) { reply(&reg, true, choreo); },
-            [this, reply, choreo](const caf::error&) {
-              reply(last_registry ? &*last_registry : nullptr, false, choreo);
-            });
+      .then(guard(name,
+                  [reply, choreo, stale](registry& reg) {
+                    if (auto err = check(reg))
+                      stale(refuse(name, std::move(err)));
+                    else
+                      reply(&reg, true, choreo);
+                  }),
+            guard(name, stale));
   };
+  auto desk = current_desk ? current_desk() : caf::actor{};
   if (!desk) {
     with_registry({});
     return;
   }
-  self->request(desk, std::chrono::milliseconds(500), cluster_atom::value)
-    .then([with_registry](std::string& doc) { with_registry(doc); },
-          [with_registry](const caf::error&) { with_registry({}); });
+  self->request(desk, std::chrono::milliseconds(500), local::counters{})
+    .then(
+      guard(name, [with_registry](std::string& doc) { with_registry(doc); }),
+      guard(name, [with_registry](const caf::error&) { with_registry({}); }));
 }
 
 router_state::~router_state() {
   for (auto& kvp : jobs)
-    kvp.second.done(failure{ec::no_verifier, "the front is shutting down"});
+    kvp.second.done(failure{ec::no_verifier,
+                            "the front's router stopped; it is restarted, "
+                            "retry"});
 }
 
 namespace {
 
 caf::behavior router(caf::stateful_actor<router_state>* self,
                      front_options opts, std::string node_name,
-                     std::shared_ptr<front_status> st, caf::actor desk) {
+                     std::shared_ptr<front_status> st,
+                     std::function<caf::actor()> current_desk) {
   auto& s = self->state;
-  s.desk = std::move(desk);
+  s.current_desk = std::move(current_desk);
   s.opts = std::move(opts);
   s.node_name = std::move(node_name);
   s.status = std::move(st);
+  s.fault_injection = s.opts.fault_injection;
   s.default_style = parse_style(s.opts.style).value_or(style::direct);
   auto least_loaded = s.opts.balance == "least-loaded";
   s.pools = {pool{least_loaded}, pool{least_loaded}};
   for (auto& address : s.opts.verifiers)
     s.pool_of(style::direct).add_node(address, true);
   s.update_status();
+  drop_unexpected(self, s.name);
   self->set_down_handler(
-    [self](caf::down_msg& msg) { self->state.on_down(msg); });
+    guard(s.name, [self](caf::down_msg& msg) { self->state.on_down(msg); }));
   for (auto& address : s.opts.verifiers)
     s.connect_node(style::direct, address);
   s.connect_supervisor();
+  const char* name = s.name;
   return {
-    [self](job_atom, front_job& fj) { self->state.accept(fj); },
-    [self](flush_atom) { self->state.flush(); },
-    [self](cluster_atom, cluster_query& q) { self->state.cluster(q); },
-    [self](registry_atom, registry& reg) { self->state.on_registry(reg); },
-    [self](reconnect_atom, int32_t how, const std::string& address) {
-      auto& st = self->state;
-      auto& p = st.pools[how];
-      auto node = p.node(address);
-      if (node == nullptr)
-        return;
-      if (!node->configured && !st.in_registry(address)) {
-        // Neither configured nor registered any more: forget it.
-        p.nodes.erase(p.nodes.begin() + (node - p.nodes.data()));
-        st.update_status();
-        return;
-      }
-      st.connect_node(static_cast<style>(how), address);
-    },
-    [self](fetch_atom, int32_t how, const std::string& address) {
-      self->state.fetch(static_cast<style>(how), address);
-    },
-    [self](tick_atom) { self->state.connect_supervisor(); },
+    guard(name, [self](job_atom, front_job& fj) { self->state.accept(fj); }),
+    guard(name, [self](local::flush) { self->state.flush(); }),
+    guard(name,
+          [self](cluster_atom, cluster_query& q) { self->state.cluster(q); }),
+    guard(name,
+          [self](registry_atom, registry& reg) {
+            auto& st = self->state;
+            if (!st.supervisor
+                || self->current_sender() != st.supervisor.address())
+              return; // not from the supervisor this router subscribed to
+            if (auto err = check(reg)) {
+              refuse(st.name, std::move(err));
+              return;
+            }
+            st.on_registry(reg);
+          }),
+    guard(name,
+          [self](local::reconnect& x) {
+            auto& st = self->state;
+            auto& p = st.pool_of(x.how);
+            auto node = p.node(x.address);
+            if (node == nullptr)
+              return;
+            if (!node->configured && !st.in_registry(x.address)) {
+              // Neither configured nor registered any more: forget it.
+              p.nodes.erase(p.nodes.begin() + (node - p.nodes.data()));
+              st.update_status();
+              return;
+            }
+            st.connect_node(x.how, x.address);
+          }),
+    guard(name,
+          [self](local::fetch& x) { self->state.fetch(x.how, x.address); }),
+    guard(name,
+          [self](local::reconnect_supervisor) {
+            self->state.connect_supervisor();
+          }),
   };
 }
 
 } // namespace
 
-front_service::front_service(caf::actor router, caf::actor desk,
-                             std::shared_ptr<front_status> status)
-  : router_(std::move(router)),
-    desk_(std::move(desk)),
-    status_(std::move(status)) {
+// -- the service the HTTP side calls
+// -------------------------------------------
+
+front_service::front_service(std::shared_ptr<front_status> status,
+                             bool has_desk)
+  : status_(std::move(status)), has_desk_(has_desk) {
   // nop
 }
 
+caf::actor front_service::router() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return router_;
+}
+
+caf::actor front_service::desk() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return desk_;
+}
+
+void front_service::set_router(caf::actor x) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  router_ = std::move(x);
+}
+
+void front_service::set_desk(caf::actor x) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  desk_ = std::move(x);
+}
+
 void front_service::submit(verify_request req, submit_callback done) {
-  if (!desk_) {
+  if (!has_desk_) {
     done(failure{ec::no_verifier, "the choreography style is not configured "
                                   "on this front (set choreography.hub)"});
     return;
   }
-  caf::anon_send(desk_, submit_atom::value,
+  auto d = desk();
+  if (!d) {
+    done(failure{ec::no_verifier, "the task desk is restarting; retry"});
+    return;
+  }
+  caf::anon_send(d, submit_atom::value,
                  task_submission{std::move(req), std::move(done)});
 }
 
 void front_service::task(std::string id, std::chrono::milliseconds wait,
                          task_callback done) {
-  if (!desk_) {
+  auto d = desk();
+  if (!d) {
     done(std::nullopt);
     return;
   }
-  caf::anon_send(desk_, task_atom::value,
+  caf::anon_send(d, task_atom::value,
                  task_query{std::move(id), wait, std::move(done)});
 }
 
 void front_service::verify(style how, verify_request req, callback done) {
-  caf::anon_send(router_, job_atom::value,
+  auto r = router();
+  if (!r) {
+    done(failure{ec::no_verifier, "the front's router is restarting; retry"});
+    return;
+  }
+  caf::anon_send(r, job_atom::value,
                  front_job{how, std::move(req), std::move(done)});
 }
 
 void front_service::cluster(text_callback done) {
-  caf::anon_send(router_, cluster_atom::value, cluster_query{std::move(done)});
+  auto r = router();
+  if (!r) {
+    done("{}");
+    return;
+  }
+  caf::anon_send(r, cluster_atom::value, cluster_query{std::move(done)});
 }
 
 const front_status& front_service::status() const noexcept {
   return *status_;
 }
 
-std::shared_ptr<front_service>
-start_front(caf::actor_system& sys, const front_options& opts,
-            const choreography_options& choreo, const std::string& node_name) {
-  auto status = std::make_shared<front_status>();
-  caf::actor desk;
-  if (!choreo.hub.empty())
-    desk = start_task_desk(sys, node_name, choreo, status);
-  auto handle = sys.spawn(router, opts, node_name, status, desk);
-  return std::make_shared<front_service>(std::move(handle), std::move(desk),
-                                         std::move(status));
+std::vector<kept_actor>
+front_actors(std::shared_ptr<front_service> service, const front_options& opts,
+             const choreography_options& choreo, const std::string& node_name) {
+  std::vector<kept_actor> result;
+  auto status = service->shared_status();
+  std::weak_ptr<front_service> weak = service;
+  result.push_back({"router",
+                    [opts, node_name, status, weak](caf::actor_system& sys) {
+                      auto current_desk = [weak] {
+                        auto s = weak.lock();
+                        return s ? s->desk() : caf::actor{};
+                      };
+                      return sys.spawn(router, opts, node_name, status,
+                                       current_desk);
+                    },
+                    [service, status](const caf::actor& x) {
+                      service->set_router(x);
+                      if (x)
+                        ++status->router_starts;
+                      status->router_up = static_cast<bool>(x);
+                    }});
+  if (!choreo.hub.empty()) {
+    auto book = make_task_book(choreo);
+    result.push_back({"task desk",
+                      [choreo, node_name, status, book,
+                       fault = opts.fault_injection](caf::actor_system& sys) {
+                        return start_task_desk(sys, node_name, choreo, status,
+                                               book, fault);
+                      },
+                      [service, status](const caf::actor& x) {
+                        service->set_desk(x);
+                        if (x)
+                          ++status->desk_starts;
+                        status->desk_up = static_cast<bool>(x);
+                      }});
+  }
+  return result;
 }
 
 } // namespace duet

@@ -6,20 +6,25 @@
 // registry (orchestration style), with failover within each job's deadline.
 
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/keeper.hpp"
 #include "actors/options.hpp"
 #include "actors/service.hpp"
 
 namespace duet {
 
-/// The `verify_service` backed by the front's router actor.
+/// The `verify_service` backed by the front's router actor and task desk.
+/// Both are kept by the node's keeper, which tells the service each new
+/// incarnation; requests that arrive while one is down get 503.
 class front_service : public verify_service {
 public:
-  front_service(caf::actor router, caf::actor desk,
-                std::shared_ptr<front_status> status);
+  /// `has_desk`: the choreography style is configured.
+  front_service(std::shared_ptr<front_status> status, bool has_desk);
 
   void verify(style how, verify_request req, callback done) override;
 
@@ -32,26 +37,37 @@ public:
 
   const front_status& status() const noexcept override;
 
-  /// The router actor (for shutdown).
-  const caf::actor& router() const noexcept {
-    return router_;
+  /// The counters, shared with the actors.
+  const std::shared_ptr<front_status>& shared_status() const noexcept {
+    return status_;
   }
 
-  /// The task desk of the choreography style (invalid if not configured).
-  const caf::actor& desk() const noexcept {
-    return desk_;
-  }
+  /// The current router (invalid while it restarts).
+  caf::actor router() const;
+
+  /// The current task desk (invalid while it restarts or if not configured).
+  caf::actor desk() const;
+
+  /// Sets the router requests go to.
+  void set_router(caf::actor x);
+
+  /// Sets the task desk tasks go to.
+  void set_desk(caf::actor x);
 
 private:
+  mutable std::mutex mtx_;
   caf::actor router_;
   caf::actor desk_;
   std::shared_ptr<front_status> status_;
+  bool has_desk_;
 };
 
-/// Spawns the router, which starts connecting to `opts.verifiers` and to
-/// `opts.supervisor` at once, and the task desk if `choreo.hub` is set.
-std::shared_ptr<front_service>
-start_front(caf::actor_system& sys, const front_options& opts,
-            const choreography_options& choreo, const std::string& node_name);
+/// Returns the front's actors for the node's keeper: the router (which
+/// starts connecting to `opts.verifiers` and `opts.supervisor` at once) and,
+/// if `choreo.hub` is set, the task desk; each incarnation is handed to
+/// `service`.
+std::vector<kept_actor>
+front_actors(std::shared_ptr<front_service> service, const front_options& opts,
+             const choreography_options& choreo, const std::string& node_name);
 
 } // namespace duet

@@ -43,6 +43,11 @@ failure to_failure(const caf::error& x) {
   return failure{ec::no_verifier, "verifier unreachable: " + caf::to_string(x)};
 }
 
+bool is_code(const caf::error& x, ec code) {
+  return x.category() == caf::atom("duet")
+         && x.code() == static_cast<uint8_t>(code);
+}
+
 bool is_transport_error(const caf::error& x) {
   return x.category() != caf::atom("duet") && static_cast<bool>(x);
 }

@@ -25,7 +25,6 @@
 namespace duet {
 
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
-using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using job_atom = caf::atom_constant<caf::atom("job")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
@@ -33,17 +32,10 @@ using deregister_atom = caf::atom_constant<caf::atom("deregister")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using registry_atom = caf::atom_constant<caf::atom("registry")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
-using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using task_atom = caf::atom_constant<caf::atom("task")>;
-using take_atom = caf::atom_constant<caf::atom("take")>;
-using result_atom = caf::atom_constant<caf::atom("result")>;
-using beat_atom = caf::atom_constant<caf::atom("beat")>;
-using group_atom = caf::atom_constant<caf::atom("group")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 } // namespace duet
 
@@ -166,6 +158,64 @@ typename Inspector::result_type inspect(Inspector& f, member_beat& x) {
   return f(caf::meta::type_name("member_beat"), x.member, x.leaving);
 }
 
+// -- local-only messages ------------------------------------------------------
+
+/// Messages an actor sends itself (timers, retries) and main's orders to its
+/// actors. They never cross nodes: their types are not registered with CAF,
+/// and BASP drops a message that names an unregistered type before any actor
+/// sees it. So no peer can start a timer loop, a retry, a lookup thread or a
+/// respawn; published interfaces list only what peers may send.
+namespace local {
+
+/// The periodic timer of an actor.
+struct tick {};
+
+/// Router: send the tries queued for instances, one batch per instance.
+struct flush {};
+
+/// Router: connect to the verifier node at `address` again.
+struct reconnect {
+  style how;
+  std::string address;
+};
+
+/// Router: ask the verifier node at `address` for its instances again.
+struct fetch {
+  style how;
+  std::string address;
+};
+
+/// Router and node agent: connect to the supervisor again.
+struct reconnect_supervisor {};
+
+/// Supervisor: restart instance `slot` of node `node` now.
+struct respawn {
+  std::string node;
+  uint32_t slot = 0;
+};
+
+/// Node agent: register with the supervisor; main sends the port the agent
+/// is published on.
+struct start {
+  uint16_t port = 0;
+};
+
+/// Node agent: deregister from the supervisor before a clean stop.
+struct deregister {};
+
+/// Consumer and task desk: look group `name` up on the hub again.
+struct lookup {
+  std::string name;
+};
+
+/// Task desk: answer its counters for the cluster view (a JSON object).
+struct counters {};
+
+/// The keeper: stop the actors it keeps (a clean stop, not a failure).
+struct stop {};
+
+} // namespace local
+
 // -- typed interfaces and the types they carry --------------------------------
 
 /// A verifier instance; lives on a verifier node, called across nodes.
@@ -199,12 +249,7 @@ using verifier_node_actor = caf::typed_actor<
   // Lists the live verifier instances of this node.
   caf::replies_to<caf::get_atom>::with<std::vector<instance_info>>,
   // Spawns a fresh instance in a slot (after a crash) and returns it.
-  caf::replies_to<respawn_atom, uint32_t>::with<instance_info>,
-  // Deregisters from the supervisor before a clean stop (sent by main).
-  caf::replies_to<deregister_atom>::with<bool>,
-  // Internal: (re)connects to the supervisor; main sends the port the agent
-  // is published on (0 on retries: keep the known port).
-  caf::reacts_to<reconnect_atom, uint16_t>>;
+  caf::replies_to<respawn_atom, uint32_t>::with<instance_info>>;
 
 /// What a verifier node tells the supervisor when it (re-)registers.
 struct node_registration {
@@ -276,11 +321,19 @@ using supervisor_actor = caf::typed_actor<
   // on every change.
   caf::replies_to<subscribe_atom, caf::actor>::with<registry>,
   // Returns the registry with fresh heartbeat ages.
-  caf::replies_to<caf::get_atom>::with<registry>,
-  // Internal: pings instances and ages them.
-  caf::reacts_to<tick_atom>,
-  // Internal: restarts instance `slot` of node `name` after a backoff.
-  caf::reacts_to<respawn_atom, std::string, uint32_t>>;
+  caf::replies_to<caf::get_atom>::with<registry>>;
+
+/// The supervisor as it runs: its published interface plus local timers.
+using supervisor_impl
+  = supervisor_actor::extend<caf::reacts_to<local::tick>,
+                             caf::reacts_to<local::respawn>>;
+
+/// A verifier node's agent as it runs: its published interface plus main's
+/// orders and local retries.
+using verifier_node_impl
+  = verifier_node_actor::extend<caf::reacts_to<local::start>,
+                                caf::replies_to<local::deregister>::with<bool>,
+                                caf::reacts_to<local::reconnect_supervisor>>;
 
 } // namespace duet
 
@@ -289,6 +342,17 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::cluster_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::task_submission)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::task_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::group_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::flush)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::reconnect)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::fetch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::reconnect_supervisor)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::respawn)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::start)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::deregister)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::counters)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::stop)
 
 // clang-format off
 CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
@@ -326,6 +390,9 @@ caf::error to_caf_error(failure x);
 /// Converts a `caf::error` back; errors of other categories become
 /// `deadline_exceeded` or `no_verifier` failures with CAF's rendering.
 failure to_failure(const caf::error& x);
+
+/// Returns whether `x` is duet's error `code`.
+bool is_code(const caf::error& x, ec code);
 
 /// Returns whether `x` means "the peer failed" (time out, gone, unreachable)
 /// rather than "the peer answered with an error", i.e. whether a retry on

@@ -76,8 +76,8 @@ void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
                   const std::string& hub) {
   log::warning("cannot use group ", failed.name, " on hub ", hub, ": ",
                failed.error, "; retrying");
-  self->delayed_send(self, defaults::reconnect_interval, group_atom::value,
-                     failed.name);
+  self->delayed_send(self, defaults::reconnect_interval,
+                     local::lookup{failed.name});
 }
 
 } // namespace duet

@@ -32,7 +32,7 @@ void lookup_group(caf::actor_system& sys, caf::actor requester,
 /// Waits up to `timeout` for running lookups; returns how many still hang.
 size_t await_lookups(std::chrono::milliseconds timeout);
 
-/// Logs a failed lookup and has `self` receive `(group_atom, name)` after
+/// Logs a failed lookup and has `self` receive `local::lookup{name}` after
 /// `defaults::reconnect_interval`, to look the group up again.
 void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
                   const std::string& hub);

@@ -40,6 +40,16 @@ bool enabled(level x) noexcept {
   return static_cast<int>(x) <= max_level_.load(std::memory_order_relaxed);
 }
 
+bool throttle(std::atomic<int64_t>& last,
+              std::chrono::milliseconds every) noexcept {
+  using namespace std::chrono;
+  auto now = duration_cast<milliseconds>(steady_clock::now().time_since_epoch())
+               .count();
+  auto prev = last.load(std::memory_order_relaxed);
+  return now - prev >= every.count()
+         && last.compare_exchange_strong(prev, now, std::memory_order_relaxed);
+}
+
 void write(level x, const std::string& line) {
   using namespace std::chrono;
   auto now = system_clock::now();

@@ -2,6 +2,9 @@
 
 // A minimal thread-safe logger to stderr: `[level] node: text`.
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -19,6 +22,11 @@ bool enabled(level x) noexcept;
 
 /// Prints one line (without checking `enabled`).
 void write(level x, const std::string& line);
+
+/// Returns true at most once per `every` for the same `last` (the time of
+/// the last `true` in milliseconds): for lines a peer could trigger at will.
+bool throttle(std::atomic<int64_t>& last, std::chrono::milliseconds every
+                                          = std::chrono::seconds(1)) noexcept;
 
 template <class... Ts>
 void print(level x, const Ts&... xs) {

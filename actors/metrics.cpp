@@ -47,6 +47,16 @@ struct families {
                                   .Name("duet_failure_detections_total")
                                   .Help("Peers found dead or silent")
                                   .Register(*reg);
+  Family<Counter>& exceptions = BuildCounter()
+                                  .Name("duet_handler_exceptions_total")
+                                  .Help("Messages whose handler threw, by "
+                                        "actor (the actor went on)")
+                                  .Register(*reg);
+  Family<Counter>& invalid = BuildCounter()
+                               .Name("duet_invalid_messages_total")
+                               .Help("Messages from peers refused as "
+                                     "malformed or out of range, by actor")
+                               .Register(*reg);
   Family<Counter>& restarts = BuildCounter()
                                 .Name("duet_restarts_total")
                                 .Help("Verifier instances restarted")
@@ -96,6 +106,14 @@ Counter& failure_detections(const std::string& by, const std::string& what) {
 Counter& restarts() {
   static auto& c = all().restarts.Add({});
   return c;
+}
+
+Counter& handler_exceptions(const std::string& actor) {
+  return all().exceptions.Add({{"actor", actor}});
+}
+
+Counter& invalid_messages(const std::string& actor) {
+  return all().invalid.Add({{"actor", actor}});
 }
 
 std::string render() {

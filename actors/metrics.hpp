@@ -45,6 +45,14 @@ prometheus::Counter& failure_detections(const std::string& by,
 /// `duet_restarts_total`: verifier instances restarted by the supervisor.
 prometheus::Counter& restarts();
 
+/// `duet_handler_exceptions_total{actor}`: messages whose handler threw;
+/// the actor answered with an error and went on.
+prometheus::Counter& handler_exceptions(const std::string& actor);
+
+/// `duet_invalid_messages_total{actor}`: messages from peers refused because
+/// a value was malformed or out of range.
+prometheus::Counter& invalid_messages(const std::string& actor);
+
 /// Renders every metric in the Prometheus text format.
 std::string render();
 

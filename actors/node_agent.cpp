@@ -6,7 +6,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/connect.hpp"
+#include "actors/guard.hpp"
 #include "actors/log.hpp"
+#include "actors/text.hpp"
 #include "actors/verifier.hpp"
 
 namespace duet {
@@ -43,10 +45,6 @@ void node_agent_state::connect_supervisor() {
   uint16_t port = 0;
   split_address(opts.supervisor, host, port);
   connecting = true;
-  auto retry = [this] {
-    self->delayed_send(self, defaults::reconnect_interval,
-                       reconnect_atom::value, uint16_t{0});
-  };
   connect_to<supervisor_actor>(
     self, host, port, defaults::connect_timeout,
     [this](supervisor_actor handle) {
@@ -55,34 +53,41 @@ void node_agent_state::connect_supervisor() {
       self->monitor(supervisor);
       register_node();
     },
-    [this, retry](const std::string& why, bool wrong_peer) {
+    [this](const std::string& why, bool wrong_peer) {
       connecting = false;
       log::print(wrong_peer ? log::level::warning : log::level::debug,
                  "cannot use supervisor ", opts.supervisor, ": ", why);
-      retry();
+      self->delayed_send(self, defaults::reconnect_interval,
+                         local::reconnect_supervisor{});
     });
 }
 
 void node_agent_state::register_node() {
-  node_registration reg{
-    node.name, node.host, node.port, self, static_cast<uint32_t>(slots.size()),
-    live()};
+  node_registration reg{node.name,
+                        node.host,
+                        node.port,
+                        caf::actor_cast<verifier_node_actor>(self),
+                        static_cast<uint32_t>(slots.size()),
+                        live()};
   self
     ->request(supervisor, defaults::connect_timeout, register_atom::value,
               std::move(reg))
-    .then(
-      [this](const std::string& name) {
-        log::info("registered with supervisor ", name, " at ", opts.supervisor);
-      },
-      [this](const caf::error& err) {
-        // Unregistered, the node would be invisible to orchestration: start
-        // over (connect, register) after a pause.
-        log::warning("registration with ", opts.supervisor,
-                     " failed: ", self->system().render(err), "; trying again");
-        supervisor = nullptr;
-        self->delayed_send(self, defaults::reconnect_interval,
-                           reconnect_atom::value, uint16_t{0});
-      });
+    .then(guard(name,
+                [this](const std::string& supervisor_name) {
+                  log::info("registered with supervisor ",
+                            printable(supervisor_name), " at ",
+                            opts.supervisor);
+                }),
+          guard(name, [this](const caf::error& err) {
+            // Unregistered, the node would be invisible to orchestration:
+            // start over (connect, register) after a pause.
+            log::warning("registration with ", opts.supervisor,
+                         " failed: ", self->system().render(err),
+                         "; trying again");
+            supervisor = nullptr;
+            self->delayed_send(self, defaults::reconnect_interval,
+                               local::reconnect_supervisor{});
+          }));
 }
 
 void node_agent_state::on_down(const caf::down_msg& msg) {
@@ -100,8 +105,8 @@ void node_agent_state::on_down(const caf::down_msg& msg) {
     }
 }
 
-verifier_node_actor::behavior_type
-node_agent(verifier_node_actor::stateful_pointer<node_agent_state> self,
+verifier_node_impl::behavior_type
+node_agent(verifier_node_impl::stateful_pointer<node_agent_state> self,
            std::shared_ptr<const crypto::keyring> keys, node_options node,
            verifier_options opts) {
   auto& st = self->state;
@@ -111,32 +116,44 @@ node_agent(verifier_node_actor::stateful_pointer<node_agent_state> self,
   st.slots.resize(st.opts.instances);
   for (uint32_t i = 0; i < st.slots.size(); ++i)
     st.spawn(i);
+  drop_unexpected(self, st.name);
   self->set_down_handler(
-    [self](caf::down_msg& msg) { self->state.on_down(msg); });
+    guard(st.name, [self](caf::down_msg& msg) { self->state.on_down(msg); }));
+  const char* name = st.name;
   return {
-    [self](caf::get_atom) { return self->state.live(); },
-    [self](respawn_atom, uint32_t slot) -> caf::result<instance_info> {
-      auto& st = self->state;
-      if (slot >= st.slots.size())
-        return to_caf_error({ec::bad_request, "no such slot"});
-      if (st.slots[slot])
-        return instance_info{st.node.name + "/verifier-" + std::to_string(slot),
-                             slot, st.slots[slot]};
-      log::info("restarting verifier-", slot, " on request of the supervisor");
-      return st.spawn(slot);
-    },
-    [self](deregister_atom) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!st.supervisor)
-        return true;
-      return self->delegate(st.supervisor, deregister_atom::value,
-                            st.node.name);
-    },
-    [self](reconnect_atom, uint16_t port) {
-      if (port != 0)
-        self->state.node.port = port;
-      self->state.connect_supervisor();
-    },
+    guard(name, [self](caf::get_atom) { return self->state.live(); }),
+    guard(name,
+          [self](respawn_atom, uint32_t slot) -> caf::result<instance_info> {
+            auto& st = self->state;
+            if (slot >= st.slots.size())
+              return refuse(st.name, caf::make_error(ec::invalid_message,
+                                                     "no such slot: "
+                                                       + std::to_string(slot)));
+            if (st.slots[slot])
+              return instance_info{st.node.name + "/verifier-"
+                                     + std::to_string(slot),
+                                   slot, st.slots[slot]};
+            log::info("restarting verifier-", slot,
+                      " on request of the supervisor");
+            return st.spawn(slot);
+          }),
+    guard(name,
+          [self](local::deregister) -> caf::result<bool> {
+            auto& st = self->state;
+            if (!st.supervisor)
+              return true;
+            return self->delegate(st.supervisor, deregister_atom::value,
+                                  st.node.name);
+          }),
+    guard(name,
+          [self](local::start x) {
+            self->state.node.port = x.port;
+            self->state.connect_supervisor();
+          }),
+    guard(name,
+          [self](local::reconnect_supervisor) {
+            self->state.connect_supervisor();
+          }),
   };
 }
 

@@ -19,14 +19,14 @@ struct node_agent_state {
   static inline const char* name = "node-agent";
 
   explicit node_agent_state(
-    verifier_node_actor::stateful_pointer<node_agent_state> ptr)
+    verifier_node_impl::stateful_pointer<node_agent_state> ptr)
     : self(ptr) {
     // nop
   }
 
   ~node_agent_state();
 
-  verifier_node_actor::stateful_pointer<node_agent_state> self;
+  verifier_node_impl::stateful_pointer<node_agent_state> self;
   std::shared_ptr<const crypto::keyring> keys;
   node_options node;
   verifier_options opts;
@@ -52,9 +52,9 @@ struct node_agent_state {
 };
 
 /// Returns the behavior of a verifier node's agent. It registers with the
-/// supervisor once main tells it its port: `(reconnect_atom, port)`.
-verifier_node_actor::behavior_type
-node_agent(verifier_node_actor::stateful_pointer<node_agent_state> self,
+/// supervisor once main tells it its port (`local::start`).
+verifier_node_impl::behavior_type
+node_agent(verifier_node_impl::stateful_pointer<node_agent_state> self,
            std::shared_ptr<const crypto::keyring> keys, node_options node,
            verifier_options opts);
 

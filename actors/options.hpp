@@ -45,6 +45,8 @@ constexpr size_t restart_intensity = 3;
 constexpr std::chrono::nanoseconds restart_period = 10s;
 constexpr std::chrono::nanoseconds restart_backoff = 100ms;
 constexpr std::chrono::nanoseconds restart_backoff_max = 2s;
+constexpr std::chrono::nanoseconds failed_cooldown = 5s;
+constexpr std::chrono::nanoseconds failed_cooldown_max = 300s;
 constexpr size_t max_pending = 1000;
 constexpr std::chrono::nanoseconds redeliver_after = 5s;
 constexpr std::chrono::nanoseconds task_timeout = 60s;
@@ -121,6 +123,9 @@ struct front_options {
   /// Open connections from one client address at once (capped at
   /// `max_connections`); past it the same rule applies among its own.
   size_t max_connections_per_client = defaults::max_connections_per_client;
+  /// Honor keyIds "!router-crash", "!router-throw" and "!desk-crash" (tests
+  /// only; off by default).
+  bool fault_injection = false;
   /// Key folder for the inline baseline, `POST /api/inline/signature`, which
   /// verifies on the HTTP thread without actors (empty: off).
   std::string inline_keys;
@@ -155,6 +160,11 @@ struct supervisor_options {
   std::chrono::nanoseconds restart_backoff = defaults::restart_backoff;
   /// Upper bound of the restart delay.
   std::chrono::nanoseconds restart_backoff_max = defaults::restart_backoff_max;
+  /// A failed instance is tried again after this long; doubles per failure
+  /// in a row.
+  std::chrono::nanoseconds failed_cooldown = defaults::failed_cooldown;
+  /// Upper bound of the cool-down.
+  std::chrono::nanoseconds failed_cooldown_max = defaults::failed_cooldown_max;
 };
 
 /// Splits "host:port" (port in 1..65535); returns false if malformed.

@@ -82,9 +82,16 @@ size_t pool::nodes_up() const {
   return up.size();
 }
 
+size_t pool::nodes_connected() const {
+  size_t n = 0;
+  for (auto& x : nodes)
+    if (x.agent)
+      ++n;
+  return n;
+}
+
 uint64_t pool::served(const std::string& name) const {
-  auto i = served_by.find(name);
-  return i == served_by.end() ? 0 : i->second;
+  return served_by.get(name);
 }
 
 } // namespace duet

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
+#include "actors/name_counts.hpp"
 
 namespace duet {
 
@@ -63,13 +64,17 @@ public:
   /// Returns the number of nodes with at least one usable instance.
   size_t nodes_up() const;
 
+  /// Returns the number of nodes whose agent is connected.
+  size_t nodes_connected() const;
+
   /// Returns the requests `name` answered, across its restarts.
   uint64_t served(const std::string& name) const;
 
   std::vector<pool_node> nodes;
   std::vector<pool_instance> instances;
-  /// Requests answered per instance name; kept when an instance goes away.
-  std::map<std::string, uint64_t> served_by;
+  /// Requests answered per instance name; kept when an instance goes away
+  /// (and bounded: names come from peers).
+  name_counts served_by;
 
 private:
   bool least_loaded_;

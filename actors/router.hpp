@@ -7,6 +7,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,7 +47,8 @@ struct router_state {
   front_options opts;
   std::string node_name;
   std::shared_ptr<front_status> status;
-  caf::actor desk;
+  /// Returns the current task desk (the keeper may have restarted it).
+  std::function<caf::actor()> current_desk;
   style default_style = style::direct;
   std::array<pool, 2> pools;
   supervisor_actor supervisor;
@@ -61,15 +63,15 @@ struct router_state {
   std::map<std::pair<style, std::string>, std::vector<job_try>> outbox;
   bool flush_scheduled = false;
 
-  /// Index of the pool of style `how` in `pools`.
-  static constexpr int32_t index(style how) {
-    return static_cast<int32_t>(how);
+  /// The instances used for style `how` (direct or orchestration; the
+  /// choreography has no pool).
+  pool& pool_of(style how) {
+    return pools[how == style::orchestration ? 1 : 0];
   }
 
-  /// The instances used for style `how` (direct or orchestration).
-  pool& pool_of(style how) {
-    return pools[index(how)];
-  }
+  /// Says why no instance of style `how` can take a request, naming the
+  /// instances that are not usable and their states.
+  std::string unavailable(style how);
 
   // -- nodes and instances ----------------------------------------------------
 
@@ -148,6 +150,9 @@ struct router_state {
 
   /// Fails the jobs still open.
   ~router_state();
+
+  /// Whether keyIds "!router-crash" and "!router-throw" are honored (tests).
+  bool fault_injection = false;
 };
 
 } // namespace duet

@@ -7,8 +7,10 @@
 #include <prometheus/counter.h>
 
 #include "actors/connect.hpp"
+#include "actors/guard.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
+#include "actors/validate.hpp"
 
 namespace duet {
 
@@ -40,8 +42,8 @@ void router_state::connect_node(style how, const std::string& address) {
 }
 
 void router_state::retry_node(style how, const std::string& address) {
-  self->delayed_send(self, opts.reconnect_interval, reconnect_atom::value,
-                     index(how), address);
+  self->delayed_send(self, opts.reconnect_interval,
+                     local::reconnect{how, address});
 }
 
 // Asks the node's agent for its instances and syncs the pool with them.
@@ -50,14 +52,20 @@ void router_state::fetch(style how, const std::string& address) {
   if (node == nullptr || !node->agent)
     return;
   self->request(node->agent, opts.connect_timeout, caf::get_atom::value)
-    .then([this, how, address](
-            std::vector<instance_info>& list) { sync(how, address, list); },
-          [this, how, address](const caf::error& err) {
+    .then(guard(name,
+                [this, how, address](std::vector<instance_info>& list) {
+                  if (auto err = check(list, limits::slots)) {
+                    refuse(name, std::move(err));
+                    return;
+                  }
+                  sync(how, address, list);
+                }),
+          guard(name, [this, how, address](const caf::error& err) {
             log::warning("cannot list the instances of ", address, ": ",
                          self->system().render(err), "; asking again");
-            self->delayed_send(self, opts.reconnect_interval, fetch_atom::value,
-                               index(how), address);
-          });
+            self->delayed_send(self, opts.reconnect_interval,
+                               local::fetch{how, address});
+          }));
 }
 
 void router_state::sync(style how, const std::string& address,
@@ -149,8 +157,8 @@ void router_state::on_down(const caf::down_msg& msg) {
       auto address = x.node;
       remove_instance(how, x.name);
       // The supervisor may restart it; look again shortly.
-      self->delayed_send(self, opts.reconnect_interval, fetch_atom::value,
-                         index(how), address);
+      self->delayed_send(self, opts.reconnect_interval,
+                         local::fetch{how, address});
       break;
     }
   }
@@ -181,15 +189,22 @@ void router_state::connect_supervisor() {
       self
         ->request(supervisor, opts.connect_timeout, subscribe_atom::value,
                   caf::actor{self})
-        .then([this](registry& reg) { on_registry(reg); },
-              [this](const caf::error& err) {
+        .then(guard(name,
+                    [this](registry& reg) {
+                      if (auto err = check(reg)) {
+                        refuse(name, std::move(err));
+                        return;
+                      }
+                      on_registry(reg);
+                    }),
+              guard(name, [this](const caf::error& err) {
                 // Without a subscription no update would ever arrive:
                 // start over (connect, subscribe) after a pause.
                 log::warning("cannot subscribe to the supervisor: ",
                              self->system().render(err), "; trying again");
                 supervisor = nullptr;
                 retry_supervisor();
-              });
+              }));
       log::info("connected to supervisor ", opts.supervisor);
     },
     [this](const std::string& why, bool wrong_peer) {
@@ -201,7 +216,8 @@ void router_state::connect_supervisor() {
 }
 
 void router_state::retry_supervisor() {
-  self->delayed_send(self, opts.reconnect_interval, tick_atom::value);
+  self->delayed_send(self, opts.reconnect_interval,
+                     local::reconnect_supervisor{});
 }
 
 // Applies a registry pushed by the supervisor. Instances the registry does

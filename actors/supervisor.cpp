@@ -6,11 +6,12 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <prometheus/counter.h>
 
+#include "actors/guard.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
-
-#include <prometheus/counter.h>
+#include "actors/validate.hpp"
 
 namespace duet {
 
@@ -23,25 +24,50 @@ bool is_clean_exit(const caf::error& reason) {
          || reason == caf::exit_reason::normal;
 }
 
+long long to_ms(clock_type::duration x) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(x).count();
+}
+
 } // namespace
 
-std::string supervisor_state::register_node(node_registration& reg) {
+restart_policy::config supervisor_state::policy_config() const {
+  restart_policy::config cfg;
+  cfg.intensity = opts.restart_intensity;
+  cfg.period = opts.restart_period;
+  cfg.backoff = opts.restart_backoff;
+  cfg.backoff_max = opts.restart_backoff_max;
+  cfg.cooldown = opts.failed_cooldown;
+  cfg.cooldown_max = opts.failed_cooldown_max;
+  return cfg;
+}
+
+caf::result<std::string>
+supervisor_state::register_node(node_registration& reg) {
+  if (auto err = check(reg))
+    return refuse(name, std::move(err));
+  if (nodes.count(reg.name) == 0 && nodes.size() >= limits::nodes)
+    return refuse(name, caf::make_error(ec::invalid_message,
+                                        "the registry is full ("
+                                          + std::to_string(limits::nodes)
+                                          + " nodes)"));
   auto& n = nodes[reg.name];
   auto now = clock_type::now();
   n.name = reg.name;
   n.address = reg.host + ":" + std::to_string(reg.port);
-  n.agent = reg.agent;
+  if (n.agent != reg.agent) {
+    n.agent = reg.agent;
+    self->monitor(n.agent);
+  }
   n.state = "up";
-  self->monitor(n.agent);
-  n.slots.resize(reg.slots);
+  n.slots.resize(
+    reg.slots,
+    slot_entry{{}, {}, "down", 0, restart_policy{policy_config()}, {}});
   for (uint32_t i = 0; i < n.slots.size(); ++i) {
     auto& s = n.slots[i];
     s.name = reg.name + "/verifier-" + std::to_string(i);
     s.handle = nullptr;
   }
   for (auto& inst : reg.instances) {
-    if (inst.slot >= n.slots.size())
-      continue;
     auto& s = n.slots[inst.slot];
     s.handle = inst.handle;
     s.state = "up";
@@ -49,12 +75,11 @@ std::string supervisor_state::register_node(node_registration& reg) {
     self->monitor(s.handle);
   }
   // A slot whose instance died while nobody could restart it is restarted
-  // now, unless it already failed for good.
+  // now, unless it is failed (its cool-down timer brings it back).
   for (uint32_t i = 0; i < n.slots.size(); ++i)
     if (!n.slots[i].handle && n.slots[i].state != "failed") {
       n.slots[i].state = "restarting";
-      self->delayed_send(self, opts.restart_backoff, respawn_atom::value,
-                         n.name, i);
+      self->delayed_send(self, opts.restart_backoff, local::respawn{n.name, i});
     }
   log::info("node ", n.name, " registered from ", n.address, " with ",
             reg.instances.size(), " of ", reg.slots, " instances up");
@@ -62,27 +87,42 @@ std::string supervisor_state::register_node(node_registration& reg) {
   return node_name;
 }
 
-bool supervisor_state::deregister(const std::string& name) {
-  auto i = nodes.find(name);
+bool supervisor_state::deregister(const std::string& node) {
+  auto i = nodes.find(node);
   if (i == nodes.end())
     return false;
-  log::info("node ", name, " deregistered");
+  log::info("node ", node, " deregistered");
   nodes.erase(i);
   publish();
   return true;
 }
 
+caf::result<registry> supervisor_state::subscribe(caf::actor front) {
+  if (!front)
+    return refuse(name, caf::make_error(ec::invalid_message,
+                                        "subscribe without an actor"));
+  auto known = std::any_of(subscribers.begin(), subscribers.end(),
+                           [&](const caf::actor& x) { return x == front; });
+  if (!known) {
+    if (subscribers.size() >= limits::subscribers)
+      return refuse(
+        name, caf::make_error(ec::invalid_message,
+                              "too many subscribers ("
+                                + std::to_string(limits::subscribers) + ")"));
+    self->monitor(front);
+    subscribers.push_back(std::move(front));
+  }
+  return snapshot();
+}
+
 registry supervisor_state::snapshot() const {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
   registry result;
   auto now = clock_type::now();
-  for (auto& [name, n] : nodes) {
+  for (auto& [node, n] : nodes) {
     node_view nv{n.name, n.address, n.state, {}};
     for (auto& s : n.slots) {
-      auto age = s.handle
-                   ? duration_cast<milliseconds>(now - s.last_seen).count()
-                   : int64_t{-1};
+      auto age = s.handle ? static_cast<int64_t>(to_ms(now - s.last_seen))
+                          : int64_t{-1};
       nv.instances.push_back({s.name, s.state, s.restarts, age});
     }
     result.nodes.push_back(std::move(nv));
@@ -94,23 +134,22 @@ void supervisor_state::publish() {
   if (subscribers.empty())
     return;
   auto reg = snapshot();
+  // Not anonymous: a front takes registries only from its supervisor.
+  auto me = caf::actor_cast<caf::actor>(self);
   for (auto& sub : subscribers)
-    caf::anon_send(sub, registry_atom::value, reg);
+    caf::send_as(me, sub, registry_atom::value, reg);
 }
 
 void supervisor_state::tick() {
   auto now = clock_type::now();
   auto changed = false;
-  for (auto& [name, n] : nodes) {
+  for (auto& [node_name, n] : nodes) {
     for (auto& s : n.slots) {
       if (!s.handle)
         continue;
       auto age = now - s.last_seen;
       if (age > opts.down_after && s.state != "down") {
-        log::warning(
-          s.name, " silent for ",
-          std::chrono::duration_cast<std::chrono::milliseconds>(age).count(),
-          " ms: down");
+        log::warning(s.name, " silent for ", to_ms(age), " ms: down");
         s.state = "down";
         changed = true;
         metrics::failure_detections("supervisor", "silent").Increment();
@@ -119,32 +158,31 @@ void supervisor_state::tick() {
         changed = true;
         metrics::failure_detections("supervisor", "suspect").Increment();
       }
-      auto node = n.name;
-      auto handle = s.handle;
       self->request(s.handle, opts.down_after, ping_atom::value)
-        .then(
-          [this, node, handle](uint64_t) {
-            auto i = nodes.find(node);
-            if (i == nodes.end())
-              return;
-            for (auto& slot : i->second.slots)
-              if (slot.handle == handle) {
-                slot.last_seen = clock_type::now();
-                if (slot.state == "suspect" || slot.state == "down") {
-                  log::info(slot.name, " answers again: up");
-                  slot.state = "up";
-                  publish();
-                }
-              }
-          },
-          [](const caf::error&) {
-            // Aging above decides; CAF's heartbeat closes dead links.
-          });
+        .then(guard(name,
+                    [this, node = n.name, handle = s.handle](uint64_t) {
+                      auto i = nodes.find(node);
+                      if (i == nodes.end())
+                        return;
+                      for (auto& slot : i->second.slots) {
+                        if (slot.handle != handle)
+                          continue;
+                        slot.last_seen = clock_type::now();
+                        if (slot.state == "suspect" || slot.state == "down") {
+                          log::info(slot.name, " answers again: up");
+                          slot.state = "up";
+                          publish();
+                        }
+                      }
+                    }),
+              [](const caf::error&) {
+                // Aging above decides; CAF's heartbeat closes dead links.
+              });
     }
   }
   if (changed)
     publish();
-  self->delayed_send(self, opts.ping_interval, tick_atom::value);
+  self->delayed_send(self, opts.ping_interval, local::tick{});
 }
 
 void supervisor_state::on_down(const caf::down_msg& msg) {
@@ -156,7 +194,7 @@ void supervisor_state::on_down(const caf::down_msg& msg) {
     subscribers.erase(sub);
     return;
   }
-  for (auto& [name, n] : nodes) {
+  for (auto& [node_name, n] : nodes) {
     if (n.agent && n.agent.address() == src) {
       log::warning("node ", n.name,
                    " is down: ", self->system().render(msg.reason));
@@ -193,82 +231,98 @@ void supervisor_state::on_down(const caf::down_msg& msg) {
 
 void supervisor_state::crashed(node_entry& n, uint32_t slot) {
   auto& s = n.slots[slot];
-  auto now = clock_type::now();
-  while (!s.crashes.empty() && now - s.crashes.front() > opts.restart_period)
-    s.crashes.pop_front();
-  s.crashes.push_back(now);
-  if (s.crashes.size() > opts.restart_intensity) {
-    log::error(
-      s.name, " failed: ", s.crashes.size(), " crashes within ",
-      std::chrono::duration_cast<std::chrono::seconds>(opts.restart_period)
-        .count(),
-      " s (restart-intensity ", opts.restart_intensity, "); not restarting it");
+  auto recent = s.policy.recent_crashes() + 1;
+  auto decision = s.policy.crashed(clock_type::now());
+  if (decision.failed) {
+    log::error(s.name, " failed: ", recent, " crashes within ",
+               to_ms(opts.restart_period) / 1000, " s (restart-intensity ",
+               opts.restart_intensity, "); trying it again in ",
+               to_ms(decision.delay), " ms (supervisor.failed-cooldown, ",
+               "doubling per failure in a row)");
     s.state = "failed";
-    publish();
-    return;
+  } else {
+    s.state = "restarting";
   }
-  auto backoff = opts.restart_backoff
-                 * (1 << std::min<size_t>(s.crashes.size() - 1, 16));
-  backoff = std::min(backoff, opts.restart_backoff_max);
-  s.state = "restarting";
-  self->delayed_send(self, backoff, respawn_atom::value, n.name, slot);
+  self->delayed_send(self, decision.delay, local::respawn{n.name, slot});
   publish();
 }
 
 void supervisor_state::respawn(const std::string& node, uint32_t slot) {
   auto i = nodes.find(node);
-  if (i == nodes.end() || !i->second.agent || slot >= i->second.slots.size()
-      || i->second.slots[slot].state != "restarting")
+  if (i == nodes.end() || !i->second.agent || slot >= i->second.slots.size())
     return;
+  auto& state = i->second.slots[slot].state;
+  if (state != "restarting" && state != "failed")
+    return;
+  if (state == "failed") {
+    log::info(i->second.slots[slot].name, ": cool-down over, restarting it");
+    state = "restarting";
+    publish();
+  }
   self
     ->request(i->second.agent, defaults::connect_timeout, respawn_atom::value,
               slot)
-    .then(
-      [this, node, slot](instance_info& info) {
-        auto i = nodes.find(node);
-        if (i == nodes.end() || slot >= i->second.slots.size())
-          return;
-        auto& s = i->second.slots[slot];
-        s.handle = std::move(info.handle);
-        s.state = "up";
-        s.last_seen = clock_type::now();
-        ++s.restarts;
-        metrics::restarts().Increment();
-        self->monitor(s.handle);
-        log::info("restarted ", s.name, " (restarts: ", s.restarts, ")");
-        publish();
-      },
-      [this, node](const caf::error& err) {
-        log::warning("cannot restart an instance of ", node, ": ",
-                     self->system().render(err));
-      });
+    .then(guard(name,
+                [this, node, slot](instance_info& info) {
+                  auto i = nodes.find(node);
+                  if (i == nodes.end() || slot >= i->second.slots.size())
+                    return;
+                  auto& s = i->second.slots[slot];
+                  if (auto err = check({info}, i->second.slots.size());
+                      err || info.slot != slot) {
+                    refuse(name, err ? err
+                                     : caf::make_error(ec::invalid_message,
+                                                       "respawned the wrong "
+                                                       "slot"));
+                    return;
+                  }
+                  s.handle = std::move(info.handle);
+                  s.state = "up";
+                  s.last_seen = clock_type::now();
+                  s.policy.restarted(s.last_seen);
+                  ++s.restarts;
+                  metrics::restarts().Increment();
+                  self->monitor(s.handle);
+                  log::info("restarted ", s.name, " (restarts: ", s.restarts,
+                            ")");
+                  publish();
+                }),
+          guard(name, [this, node, slot](const caf::error& err) {
+            log::warning("cannot restart ", node, "/verifier-", slot, ": ",
+                         self->system().render(err), "; trying again");
+            self->delayed_send(self, opts.restart_backoff_max,
+                               local::respawn{node, slot});
+          }));
 }
 
-supervisor_actor::behavior_type
-supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+supervisor_impl::behavior_type
+supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
            supervisor_options opts, std::string node_name) {
-  self->state.opts = std::move(opts);
-  self->state.node_name = std::move(node_name);
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.node_name = std::move(node_name);
+  drop_unexpected(self, st.name);
   self->set_down_handler(
-    [self](caf::down_msg& msg) { self->state.on_down(msg); });
-  self->send(self, tick_atom::value);
+    guard(st.name, [self](caf::down_msg& msg) { self->state.on_down(msg); }));
+  self->send(self, local::tick{});
+  const char* name = st.name;
   return {
-    [self](register_atom, node_registration& reg) {
-      return self->state.register_node(reg);
-    },
-    [self](deregister_atom, const std::string& name) {
-      return self->state.deregister(name);
-    },
-    [self](subscribe_atom, caf::actor& front) {
-      self->monitor(front);
-      self->state.subscribers.push_back(std::move(front));
-      return self->state.snapshot();
-    },
-    [self](caf::get_atom) { return self->state.snapshot(); },
-    [self](tick_atom) { self->state.tick(); },
-    [self](respawn_atom, const std::string& node, uint32_t slot) {
-      self->state.respawn(node, slot);
-    },
+    guard(name,
+          [self](register_atom, node_registration& reg) {
+            return self->state.register_node(reg);
+          }),
+    guard(name,
+          [self](deregister_atom, const std::string& node) {
+            return self->state.deregister(node);
+          }),
+    guard(name,
+          [self](subscribe_atom, caf::actor& front) {
+            return self->state.subscribe(std::move(front));
+          }),
+    guard(name, [self](caf::get_atom) { return self->state.snapshot(); }),
+    guard(name, [self](local::tick) { self->state.tick(); }),
+    guard(name,
+          [self](local::respawn& x) { self->state.respawn(x.node, x.slot); }),
   };
 }
 

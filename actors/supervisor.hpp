@@ -5,13 +5,13 @@
 // an OTP-style restarter of crashed verifier instances.
 
 #include <chrono>
-#include <deque>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "actors/fwd.hpp"
 #include "actors/options.hpp"
+#include "actors/restart_policy.hpp"
 
 namespace duet {
 
@@ -26,8 +26,7 @@ struct supervisor_state {
     verifier_actor handle;
     std::string state = "down";
     uint32_t restarts = 0;
-    /// Crash times within the restart period.
-    std::deque<clock_type::time_point> crashes;
+    restart_policy policy;
     clock_type::time_point last_seen;
   };
 
@@ -43,22 +42,27 @@ struct supervisor_state {
   static inline const char* name = "supervisor";
 
   explicit supervisor_state(
-    supervisor_actor::stateful_pointer<supervisor_state> ptr)
+    supervisor_impl::stateful_pointer<supervisor_state> ptr)
     : self(ptr) {
     // nop
   }
 
-  supervisor_actor::stateful_pointer<supervisor_state> self;
+  supervisor_impl::stateful_pointer<supervisor_state> self;
   supervisor_options opts;
   std::string node_name;
   std::map<std::string, node_entry> nodes;
+  /// Subscribed fronts, each once (at most `limits::subscribers`).
   std::vector<caf::actor> subscribers;
 
-  /// Adds or replaces a node and its instances.
-  std::string register_node(node_registration& reg);
+  /// Adds or replaces a node and its instances; refuses an invalid
+  /// registration and a new node past `limits::nodes`.
+  caf::result<std::string> register_node(node_registration& reg);
 
   /// Forgets a node that stops cleanly.
   bool deregister(const std::string& name);
+
+  /// Adds a front to the subscribers (once) and returns the registry.
+  caf::result<registry> subscribe(caf::actor front);
 
   /// Returns the registry with current heartbeat ages.
   registry snapshot() const;
@@ -75,13 +79,17 @@ struct supervisor_state {
   /// Applies the restart policy to a crashed instance.
   void crashed(node_entry& node, uint32_t slot);
 
-  /// Asks the node's agent to spawn instance `slot` again.
+  /// Asks the node's agent to spawn instance `slot` again (after a backoff,
+  /// or after the cool-down of a failed instance).
   void respawn(const std::string& node, uint32_t slot);
+
+  /// The restart policy of a new slot, from the options.
+  restart_policy::config policy_config() const;
 };
 
 /// Returns the behavior of the supervisor of node `node_name`.
-supervisor_actor::behavior_type
-supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+supervisor_impl::behavior_type
+supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
            supervisor_options opts, std::string node_name);
 
 } // namespace duet

@@ -1,23 +1,21 @@
 #include "actors/task_desk.hpp"
 
 #include <chrono>
-#include <deque>
-#include <map>
 #include <random>
-#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-#include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include "actors/fwd.hpp"
 #include "actors/groups.hpp"
+#include "actors/guard.hpp"
+#include "actors/json_text.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
-
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
+#include "actors/validate.hpp"
 
 namespace duet {
 
@@ -26,17 +24,6 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 constexpr auto tick_interval = std::chrono::milliseconds(100);
-
-struct task_entry {
-  verify_request req;
-  task_view view;
-  uint32_t attempt = 0;
-  clock_type::time_point created;
-  /// When the task was last published; epoch if never.
-  clock_type::time_point published;
-  clock_type::time_point finished;
-  bool read = false;
-};
 
 struct task_desk_state {
   static inline const char* name = "task-desk";
@@ -49,29 +36,14 @@ struct task_desk_state {
   caf::stateful_actor<task_desk_state>* self;
   choreography_options opts;
   std::shared_ptr<front_status> status;
+  std::shared_ptr<task_book> book;
   std::string front;
-  std::string id_prefix;
-  uint64_t next_id = 0;
+  bool fault_injection = false;
   caf::group tasks;
   caf::group results;
-  std::unordered_map<std::string, task_entry> entries;
-  size_t pending = 0;
-  /// Finished task ids in finishing order, for eviction.
-  std::deque<std::string> finished_order;
-  /// Finished task ids nobody has read yet, oldest first.
-  std::deque<std::string> unread;
-  /// Long polls waiting for a pending task to end, with their deadlines.
-  std::unordered_multimap<std::string, std::pair<clock_type::time_point,
-                                                 verify_service::task_callback>>
-    waiters;
-  uint64_t accepted = 0;
-  uint64_t redelivered = 0;
-  uint64_t results_received = 0;
-  uint64_t duplicates = 0;
-  std::map<std::string, uint64_t> by_verifier;
 
-  void lookup(const char* name) {
-    lookup_group(self->system(), self, opts.hub, name, opts.lookup_timeout);
+  void lookup(const std::string& group) {
+    lookup_group(self->system(), self, opts.hub, group, opts.lookup_timeout);
   }
 
   void on_lookup(group_lookup& r) {
@@ -83,6 +55,7 @@ struct task_desk_state {
       // The front only publishes tasks; it does not need to see them.
       tasks = r.grp;
       status->tasks_joined = true;
+      publish_due();
     } else {
       self->join(r.grp);
       results = r.grp;
@@ -101,195 +74,135 @@ struct task_desk_state {
     }
   }
 
-  void submit(task_submission& s) {
-    if (pending >= opts.max_pending) {
-      s.done(failure{ec::overloaded,
-                     "too many pending tasks (" + std::to_string(pending)
-                       + ", choreography.max-pending); retry later"});
-      return;
-    }
-    auto id = id_prefix + std::to_string(next_id++);
-    auto& e = entries[id];
-    e.req = std::move(s.req);
-    e.view = task_view{id, "pending", false, {}, "verification requested"};
-    e.created = clock_type::now();
-    ++pending;
-    ++accepted;
-    metrics::pending_tasks().Set(static_cast<double>(pending));
-    publish(id, e);
-    s.done(std::move(id));
+  auto publisher() {
+    return [this](const std::string& id, uint32_t attempt,
+                  const verify_request& req) {
+      self->send(tasks, choreo_task{id, attempt, req});
+    };
   }
 
-  void publish(const std::string& id, task_entry& e) {
-    if (!tasks)
-      return; // published by tick() once the group is back
-    ++e.attempt;
-    e.published = clock_type::now();
-    self->send(tasks, choreo_task{id, e.attempt, e.req});
+  void submit(task_submission& s) {
+    if (fault_injection && s.req.key_id == "!desk-crash") {
+      log::warning("task desk stopping on purpose (fault injection)");
+      self->quit(caf::make_error(ec::injected_fault, "task desk crash"));
+      return;
+    }
+    auto now = clock_type::now();
+    auto id = book->accept(std::move(s.req), now);
+    if (!id) {
+      s.done(std::move(id.error()));
+      return;
+    }
+    metrics::pending_tasks().Set(static_cast<double>(book->pending()));
+    if (tasks)
+      book->publish(*id, now, publisher());
+    // Otherwise published by tick() once the group is back.
+    s.done(std::move(*id));
+  }
+
+  void publish_due() {
+    if (tasks)
+      book->publish_due(clock_type::now(), publisher());
   }
 
   void on_result(const choreo_result& r) {
-    ++results_received;
-    auto i = entries.find(r.id);
-    if (i == entries.end())
+    if (auto err = check(r)) {
+      refuse(name, std::move(err));
       return;
-    auto& e = i->second;
-    if (e.view.state != "pending") {
-      ++duplicates;
+    }
+    auto outcome = book->record({r.id, r.ok, r.verified, r.verifier, r.message},
+                                clock_type::now());
+    if (outcome == task_book::recorded::duplicate)
       metrics::duplicates().Increment();
-      return;
-    }
-    ++by_verifier[r.verifier];
-    e.view.state = r.ok ? "done" : "failed";
-    e.view.verified = r.ok && r.verified;
-    e.view.verifier = r.verifier;
-    e.view.message = r.message;
-    finish(r.id, e);
-  }
-
-  void finish(const std::string& id, task_entry& e) {
-    e.finished = clock_type::now();
-    e.req = verify_request{}; // the text is not needed any more
-    --pending;
-    metrics::pending_tasks().Set(static_cast<double>(pending));
-    finished_order.push_back(id);
-    auto [first, last] = waiters.equal_range(id);
-    if (first != last) {
-      e.read = true;
-      for (auto i = first; i != last; ++i)
-        i->second.second(e.view);
-      waiters.erase(first, last);
-    } else {
-      unread.push_back(id);
-    }
-  }
-
-  void answer(task_query& q) {
-    if (!q.id.empty() && q.wait.count() > 0) {
-      auto i = entries.find(q.id);
-      if (i != entries.end() && i->second.view.state == "pending") {
-        waiters.emplace(q.id, std::make_pair(clock_type::now() + q.wait,
-                                             std::move(q.done)));
-        return;
-      }
-    }
-    q.done(query(q.id));
-  }
-
-  std::optional<task_view> query(const std::string& id) {
-    if (id.empty()) {
-      while (!unread.empty()) {
-        auto i = entries.find(unread.front());
-        unread.pop_front();
-        if (i != entries.end() && !i->second.read) {
-          i->second.read = true;
-          return i->second.view;
-        }
-      }
-      return std::nullopt;
-    }
-    auto i = entries.find(id);
-    if (i == entries.end())
-      return std::nullopt;
-    if (i->second.view.state != "pending")
-      i->second.read = true;
-    return i->second.view;
+    metrics::pending_tasks().Set(static_cast<double>(book->pending()));
   }
 
   void tick() {
     auto now = clock_type::now();
-    for (auto& [id, e] : entries) {
-      if (e.view.state != "pending")
-        continue;
-      if (now - e.created > opts.task_timeout) {
-        e.view.state = "failed";
-        e.view.message
-          = "no verifier answered within choreography.task-timeout";
-        log::warning("task ", id, " failed: no result in time");
-        finish(id, e);
-      } else if (tasks && now - e.published > opts.redeliver_after) {
-        if (e.attempt > 0)
-          ++redelivered;
-        publish(id, e);
-      }
-    }
-    for (auto i = waiters.begin(); i != waiters.end();) {
-      if (now >= i->second.first) {
-        auto e = entries.find(i->first);
-        i->second.second(e == entries.end() ? std::nullopt
-                                            : std::optional{e->second.view});
-        i = waiters.erase(i);
-      } else {
-        ++i;
-      }
-    }
-    while (!finished_order.empty()) {
-      auto i = entries.find(finished_order.front());
-      auto expired = i == entries.end()
-                     || now - i->second.finished > opts.keep_for;
-      if (!expired && finished_order.size() <= opts.keep_results)
-        break;
-      if (i != entries.end())
-        entries.erase(i);
-      finished_order.pop_front();
-    }
-    // Unread ids of evicted tasks sit at the front (both lists are in
-    // finishing order).
-    while (!unread.empty() && entries.count(unread.front()) == 0)
-      unread.pop_front();
-    self->delayed_send(self, tick_interval, tick_atom::value);
+    auto timed_out = book->stats().timed_out;
+    book->expire(now);
+    if (book->stats().timed_out > timed_out)
+      log::warning(book->stats().timed_out - timed_out,
+                   " task(s) failed: no result within "
+                   "choreography.task-timeout");
+    publish_due();
+    metrics::pending_tasks().Set(static_cast<double>(book->pending()));
+    self->delayed_send(self, tick_interval, local::tick{});
   }
 
-  std::string stats() const {
+  std::string counters() const {
+    auto& c = book->stats();
     nlohmann::json by = nlohmann::json::object();
-    for (auto& [name, n] : by_verifier)
-      by[name] = n;
-    return nlohmann::json{{"hub", opts.hub},
-                          {"joined", static_cast<bool>(results)},
-                          {"accepted", accepted},
-                          {"pending", pending},
-                          {"redelivered", redelivered},
-                          {"results", results_received},
-                          {"duplicates", duplicates},
-                          {"byVerifier", by}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    for (auto& [verifier, n] : c.by_verifier.all())
+      by[verifier] = n;
+    return dump_json({{"hub", opts.hub},
+                      {"joined", static_cast<bool>(results)},
+                      {"accepted", c.accepted},
+                      {"pending", book->pending()},
+                      {"redelivered", c.redelivered},
+                      {"results", c.results},
+                      {"duplicates", c.duplicates},
+                      {"byVerifier", by}});
   }
 };
 
 caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
                         std::string front, choreography_options opts,
-                        std::shared_ptr<front_status> status) {
+                        std::shared_ptr<front_status> status,
+                        std::shared_ptr<task_book> book, bool fault_injection) {
   auto& st = self->state;
   st.status = std::move(status);
+  st.book = std::move(book);
   st.front = std::move(front);
   st.opts = std::move(opts);
-  std::random_device rd;
-  char prefix[16];
-  std::snprintf(prefix, sizeof(prefix), "%08x-", rd());
-  st.id_prefix = prefix;
+  st.fault_injection = fault_injection;
+  st.status->tasks_joined = false;
   st.lookup(task_group_name);
   st.lookup(result_group_name);
-  self->send(self, tick_atom::value);
+  self->send(self, local::tick{});
+  drop_unexpected(self, st.name);
+  const char* name = st.name;
   return {
-    [self](lookup_atom, group_lookup& r) { self->state.on_lookup(r); },
-    [self](group_atom, const std::string& name) {
-      self->state.lookup(name.c_str());
-    },
-    [self](caf::group_down_msg& msg) { self->state.on_group_down(msg); },
-    [self](submit_atom, task_submission& s) { self->state.submit(s); },
-    [self](task_atom, task_query& q) { self->state.answer(q); },
-    [self](const choreo_result& r) { self->state.on_result(r); },
-    [self](tick_atom) { self->state.tick(); },
-    [self](cluster_atom) { return self->state.stats(); },
+    guard(name,
+          [self](lookup_atom, group_lookup& r) { self->state.on_lookup(r); }),
+    guard(name, [self](local::lookup& x) { self->state.lookup(x.name); }),
+    guard(name,
+          [self](caf::group_down_msg& msg) { self->state.on_group_down(msg); }),
+    guard(name,
+          [self](submit_atom, task_submission& s) { self->state.submit(s); }),
+    guard(name,
+          [self](task_atom, task_query& q) {
+            self->state.book->query(q.id, q.wait, clock_type::now(),
+                                    std::move(q.done));
+          }),
+    guard(name, [self](const choreo_result& r) { self->state.on_result(r); }),
+    guard(name, [self](local::tick) { self->state.tick(); }),
+    guard(name, [self](local::counters) { return self->state.counters(); }),
   };
 }
 
 } // namespace
 
+std::shared_ptr<task_book> make_task_book(const choreography_options& opts) {
+  task_book::config cfg;
+  cfg.max_pending = opts.max_pending;
+  cfg.redeliver_after = opts.redeliver_after;
+  cfg.task_timeout = opts.task_timeout;
+  cfg.keep_results = opts.keep_results;
+  cfg.keep_for = opts.keep_for;
+  std::random_device rd;
+  char prefix[16];
+  std::snprintf(prefix, sizeof(prefix), "%08x-", rd());
+  return std::make_shared<task_book>(cfg, prefix);
+}
+
 caf::actor start_task_desk(caf::actor_system& sys, const std::string& front,
                            const choreography_options& opts,
-                           std::shared_ptr<front_status> status) {
-  return sys.spawn(task_desk, front, opts, std::move(status));
+                           std::shared_ptr<front_status> status,
+                           std::shared_ptr<task_book> book,
+                           bool fault_injection) {
+  return sys.spawn(task_desk, front, opts, std::move(status), std::move(book),
+                   fault_injection);
 }
 
 } // namespace duet

@@ -2,22 +2,30 @@
 
 // The front side of the choreography style: the task desk publishes each
 // accepted task to the task group, records the first result per task from the
-// result group, publishes tasks again that got no result in time, answers
-// task queries, and bounds what it keeps.
+// result group, publishes tasks again that got no result in time, and
+// answers task queries. Its tasks live in a `task_book` that outlives it.
+
+#include <memory>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include <memory>
-
 #include "actors/options.hpp"
 #include "actors/service.hpp"
+#include "actors/task_book.hpp"
 
 namespace duet {
 
-/// Spawns the task desk of front `front`; it sets `status->tasks_joined`.
+/// Returns the task book of a front's desk, from the options.
+std::shared_ptr<task_book> make_task_book(const choreography_options& opts);
+
+/// Spawns a task desk of front `front` working on `book`; it sets
+/// `status->tasks_joined`. With `fault_injection`, keyId "!desk-crash"
+/// stops it (tests).
 caf::actor start_task_desk(caf::actor_system& sys, const std::string& front,
                            const choreography_options& opts,
-                           std::shared_ptr<front_status> status);
+                           std::shared_ptr<front_status> status,
+                           std::shared_ptr<task_book> book,
+                           bool fault_injection = false);
 
 } // namespace duet

@@ -2,15 +2,19 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/guard.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/text.hpp"
+#include "actors/validate.hpp"
 
 #include <prometheus/counter.h>
 
 namespace duet {
 
 expected<bool> verifier_state::check(const verify_request& req) {
+  if (auto err = duet::check(req))
+    return to_failure(refuse(name, std::move(err)));
   if (req.key_id.compare(0, crash_key_id.size(), crash_key_id) == 0) {
     if (!fault_injection)
       return failure{ec::unknown_key, "unknown keyId '" + printable(req.key_id)
@@ -42,8 +46,10 @@ caf::result<verdict> verifier_state::verify(const verify_request& req) {
   return verdict{*matched, id};
 }
 
-batch_verdicts
+caf::result<batch_verdicts>
 verifier_state::verify(const std::vector<verify_request>& batch) {
+  if (auto err = check_batch_size(batch.size()))
+    return refuse(name, std::move(err));
   batch_verdicts result;
   result.verifier = id;
   result.answers.reserve(batch.size());
@@ -69,14 +75,18 @@ verifier(verifier_actor::stateful_pointer<verifier_state> self,
   st.counted[0] = &metrics::verifications(st.id, "match");
   st.counted[1] = &metrics::verifications(st.id, "mismatch");
   st.counted[2] = &metrics::verifications(st.id, "error");
+  drop_unexpected(self, st.name);
+  const char* name = st.name;
   return {
-    [self](verify_atom, const verify_request& req) -> caf::result<verdict> {
-      return self->state.verify(req);
-    },
-    [self](verify_atom, const std::vector<verify_request>& batch) {
-      return self->state.verify(batch);
-    },
-    [self](ping_atom) { return self->state.served; },
+    guard(name,
+          [self](verify_atom, const verify_request& req) {
+            return self->state.verify(req);
+          }),
+    guard(name,
+          [self](verify_atom, const std::vector<verify_request>& batch) {
+            return self->state.verify(batch);
+          }),
+    guard(name, [self](ping_atom) { return self->state.served; }),
   };
 }
 

@@ -51,8 +51,9 @@ struct verifier_state {
   /// Checks one request; a mismatch is a verdict, bad input an error.
   caf::result<verdict> verify(const verify_request& req);
 
-  /// Checks a batch; every request gets an answer.
-  batch_verdicts verify(const std::vector<verify_request>& batch);
+  /// Checks a batch; every request gets an answer (a batch of the wrong
+  /// size is refused as a whole).
+  caf::result<batch_verdicts> verify(const std::vector<verify_request>& batch);
 };
 
 /// Returns the behavior of a verifier instance named `id`.

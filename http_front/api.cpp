@@ -128,9 +128,12 @@ bhttp::status to_status(ec code) noexcept {
       return bhttp::status::service_unavailable;
     case ec::deadline_exceeded:
       return bhttp::status::gateway_timeout;
+    case ec::invalid_message:
+      return bhttp::status::bad_gateway;
     case ec::crypto_failure:
     case ec::invalid_config:
     case ec::injected_fault:
+    case ec::internal_error:
       break;
   }
   return bhttp::status::internal_server_error;

@@ -6,6 +6,8 @@
 
 #include <simdjson.h>
 
+#include "actors/limits.hpp"
+
 namespace duet::http {
 
 namespace {
@@ -52,6 +54,14 @@ expected<verify_request> parse_verify_body(const std::string& body,
     return ok.error();
   if (!found)
     req.key_id = ctx.opts.default_key_id;
+  if (req.key_id.size() > limits::key_id)
+    return failure{ec::bad_request, "field \"keyId\" is longer than "
+                                      + std::to_string(limits::key_id)
+                                      + " bytes"};
+  if (req.hex_signature.size() > limits::signature_hex)
+    return failure{ec::bad_request, "field \"hexSignature\" is longer than "
+                                      + std::to_string(limits::signature_hex)
+                                      + " hex digits"};
   bool has_text = false;
   for (auto name : {"text", "texto"}) {
     std::string text;

@@ -1,17 +1,21 @@
 // duet-node: one process of a duet cluster. It runs the roles its config file
-// names (front, verifier, supervisor) and stops cleanly on SIGINT or SIGTERM.
+// names (front, verifier, supervisor, hub) and stops cleanly on SIGINT or
+// SIGTERM.
 //
 //   duet-node --config-file=config/front.ini [--section.key=value ...]
 //   duet-node --help
 //
 // On start it prints one line to stdout, `duet-node <name> ready: ...`, with
-// the bound ports; bad configuration exits with 2, a start failure with 1.
+// the bound ports; bad configuration exits with 2, a start failure with 1, an
+// actor that could not be kept alive (see actors/keeper.hpp) with 3.
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
@@ -24,6 +28,7 @@
 #include "actors/crypto.hpp"
 #include "actors/front.hpp"
 #include "actors/groups.hpp"
+#include "actors/keeper.hpp"
 #include "actors/log.hpp"
 #include "actors/node_agent.hpp"
 #include "actors/supervisor.hpp"
@@ -76,6 +81,15 @@ uint16_t publish(caf::actor_system& sys, const duet::node_options& node,
   return *port;
 }
 
+// Set when the keeper gave up on an actor: the node exits with 3 so that
+// its service manager restarts it.
+std::atomic<bool> gave_up{false};
+
+void give_up(const std::string&) {
+  gave_up = true;
+  kill(getpid(), SIGTERM);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -106,25 +120,40 @@ int main(int argc, char** argv) {
 
   caf::actor_system sys{cfg};
   std::string ready = "duet-node " + opts.node.name + " ready:";
-  std::vector<caf::actor> actors;
-  auto stop_actors = [&] {
-    for (auto& x : actors)
+  // Every long-lived actor of the node is kept (see actors/keeper.hpp).
+  std::vector<duet::kept_actor> kept;
+  auto watched = [](std::string name, caf::actor x) {
+    return duet::kept_actor{std::move(name),
+                            [x](caf::actor_system&) { return x; }, nullptr, 0};
+  };
+  std::vector<caf::actor> unkept; // spawned, not yet handed to the keeper
+  auto stop_unkept = [&] {
+    for (auto& x : unkept)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   };
   std::string error;
-  duet::verifier_node_actor agent;
+  duet::verifier_node_impl agent;
   if (keys) {
     agent = sys.spawn(duet::node_agent, keys, opts.node, opts.verifier);
-    actors.push_back(caf::actor_cast<caf::actor>(agent));
-    auto port = publish(sys, opts.node, agent, error);
+    unkept.push_back(caf::actor_cast<caf::actor>(agent));
+    kept.push_back(watched("node agent", caf::actor_cast<caf::actor>(agent)));
+    auto port = publish(
+      sys, opts.node, caf::actor_cast<duet::verifier_node_actor>(agent), error);
     if (port == 0) {
-      stop_actors();
+      stop_unkept();
       return fail(1, error);
     }
-    caf::anon_send(agent, duet::reconnect_atom::value, port);
-    if (!opts.choreography.hub.empty())
-      actors.push_back(
-        duet::start_consumer(sys, opts.node.name, agent, opts.choreography));
+    caf::anon_send(agent, duet::local::start{port});
+    if (!opts.choreography.hub.empty()) {
+      auto published = caf::actor_cast<duet::verifier_node_actor>(agent);
+      kept.push_back({"consumer",
+                      [node = opts.node.name, published,
+                       choreo = opts.choreography](caf::actor_system& sys) {
+                        return duet::start_consumer(sys, node, published,
+                                                    choreo);
+                      },
+                      nullptr});
+    }
     ready += " caf=" + opts.node.host + ":" + std::to_string(port);
     duet::log::info("verifier node published on ", opts.node.host, ":", port,
                     " with ", opts.verifier.instances, " instance(s) and ",
@@ -132,10 +161,12 @@ int main(int argc, char** argv) {
   }
   if (opts.has_role("supervisor")) {
     auto sup = sys.spawn(duet::supervisor, opts.supervisor, opts.node.name);
-    actors.push_back(caf::actor_cast<caf::actor>(sup));
-    auto port = publish(sys, opts.node, sup, error);
+    unkept.push_back(caf::actor_cast<caf::actor>(sup));
+    kept.push_back(watched("supervisor", caf::actor_cast<caf::actor>(sup)));
+    auto port = publish(sys, opts.node,
+                        caf::actor_cast<duet::supervisor_actor>(sup), error);
     if (port == 0) {
-      stop_actors();
+      stop_unkept();
       return fail(1, error);
     }
     ready += " caf=" + opts.node.host + ":" + std::to_string(port);
@@ -146,7 +177,7 @@ int main(int argc, char** argv) {
     auto port = sys.middleman().publish_local_groups(
       opts.node.port, opts.node.host.c_str(), true);
     if (!port) {
-      stop_actors();
+      stop_unkept();
       return fail(1, "node.port=" + std::to_string(opts.node.port)
                        + ": cannot publish the groups on " + opts.node.host
                        + ":" + std::to_string(opts.node.port) + ": "
@@ -160,11 +191,16 @@ int main(int argc, char** argv) {
   std::shared_ptr<duet::front_service> front;
   std::unique_ptr<duet::http::server> http;
   if (opts.has_role("front")) {
-    front = duet::start_front(sys, opts.front, opts.choreography,
-                              opts.node.name);
-    actors.push_back(front->router());
-    if (front->desk())
-      actors.push_back(front->desk());
+    front = std::make_shared<duet::front_service>(
+      std::make_shared<duet::front_status>(), !opts.choreography.hub.empty());
+    for (auto& x : duet::front_actors(front, opts.front, opts.choreography,
+                                      opts.node.name))
+      kept.push_back(std::move(x));
+  }
+  auto keeper = duet::start_keeper(sys, std::move(kept), give_up);
+  unkept.clear();
+  auto stop_actors = [&] { caf::anon_send(keeper, duet::local::stop{}); };
+  if (front) {
     std::shared_ptr<const duet::crypto::keyring> inline_keys;
     if (!opts.front.inline_keys.empty()) {
       auto ring = duet::crypto::load_keyring(opts.front.inline_keys);
@@ -206,15 +242,18 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  duet::log::info("stopping on signal ", sig);
+  if (gave_up)
+    duet::log::error("stopping: an actor of this node could not be kept "
+                     "alive (see above); exit code 3");
+  else
+    duet::log::info("stopping on signal ", sig);
   // Order matters: no new requests, then no actors, then the system goes.
   if (http)
     http->stop();
-  if (agent) {
+  if (agent && !gave_up) {
     // Tell the supervisor this is a clean stop, not a failure (bounded).
     caf::scoped_actor blocking{sys};
-    blocking
-      ->request(agent, std::chrono::seconds(1), duet::deregister_atom::value)
+    blocking->request(agent, std::chrono::seconds(1), duet::local::deregister{})
       .receive([](bool) {}, [](const caf::error&) {});
   }
   stop_actors();
@@ -223,10 +262,10 @@ int main(int argc, char** argv) {
   if (auto hanging = duet::await_lookups(std::chrono::seconds(2));
       hanging > 0) {
     duet::log::warning(hanging, " group lookup(s) hang; exiting hard");
-    std::_Exit(0);
+    std::_Exit(gave_up ? 3 : 0);
   }
   // Actors may still hold callbacks of HTTP sessions: let them go while the
   // io_context the sessions belong to still exists.
   sys.await_all_actors_done();
-  return 0;
+  return gave_up ? 3 : 0;
 }

@@ -171,7 +171,7 @@ TEST_SUITE("scenario.direct") {
     auto res = c.post("/api/signature", {{"textFile", "arquivo.txt"},
                                          {"hexSignature", seed.signature}});
     CHECK(res.status == 503);
-    CHECK(message_of(res).find("no verifier is reachable")
+    CHECK(message_of(res).find("no verifier instance can take the request")
           != std::string::npos);
   }
 
