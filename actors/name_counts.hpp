@@ -23,11 +23,11 @@ public:
     // nop
   }
 
-  /// Adds `n` to the count of `name` (of "other" once `max_names` names are
-  /// counted and `name` is not one of them).
+  /// Adds `n` to the count of `name`, or of "other" once `max_names` - 1
+  /// names are counted and `name` is not one of them.
   void add(const std::string& name, uint64_t n = 1) {
     auto i = counts_.find(name);
-    if (i == counts_.end() && counts_.size() >= max_names_)
+    if (i == counts_.end() && counts_.size() + 1 >= max_names_)
       i = counts_.emplace(other, 0).first;
     else if (i == counts_.end())
       i = counts_.emplace(name, 0).first;
@@ -50,7 +50,8 @@ public:
     return counts_;
   }
 
-  /// Returns the number of names counted ("other" included).
+  /// Returns the number of names counted ("other" included), at most
+  /// `max_names`.
   size_t size() const noexcept {
     return counts_.size();
   }

@@ -1,0 +1,177 @@
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "actors/name_counts.hpp"
+#include "actors/task_book.hpp"
+
+using namespace duet;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto t0 = task_book::clock_type::time_point{} + 1h;
+
+task_book::config config() {
+  task_book::config cfg;
+  cfg.max_pending = 3;
+  cfg.redeliver_after = 5s;
+  cfg.task_timeout = 60s;
+  cfg.keep_results = 2;
+  cfg.keep_for = 600s;
+  return cfg;
+}
+
+verify_request req() {
+  return {"seed", "text", "00"};
+}
+
+struct published {
+  std::string id;
+  uint32_t attempt;
+};
+
+// Collects what the book asks to publish.
+struct collector {
+  std::vector<published> out;
+  auto fn() {
+    return
+      [this](const std::string& id, uint32_t attempt, const verify_request&) {
+        out.push_back({id, attempt});
+      };
+  }
+};
+
+task_book::result ok(const std::string& id, std::string verifier = "v/0") {
+  return {id, true, true, std::move(verifier), "signature ok!"};
+}
+
+} // namespace
+
+TEST_SUITE("actors.task_book") {
+  TEST_CASE("accepts up to max-pending, then refuses") {
+    task_book book{config(), "ab-"};
+    CHECK(*book.accept(req(), t0) == "ab-0");
+    CHECK(*book.accept(req(), t0) == "ab-1");
+    CHECK(*book.accept(req(), t0) == "ab-2");
+    auto refused = book.accept(req(), t0);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ec::overloaded);
+    CHECK(book.record(ok("ab-1"), t0) == task_book::recorded::first);
+    CHECK(book.accept(req(), t0));
+  }
+
+  TEST_CASE("publishes new tasks, redelivers those without a result") {
+    task_book book{config(), "ab-"};
+    auto id = *book.accept(req(), t0);
+    collector c;
+    CHECK(book.publish(id, t0, c.fn()));
+    book.publish_due(t0 + 1s, c.fn());
+    CHECK(c.out.size() == 1); // not due yet
+    book.publish_due(t0 + 6s, c.fn());
+    REQUIRE(c.out.size() == 2);
+    CHECK(c.out[1].attempt == 2);
+    CHECK(book.stats().redelivered == 1);
+    book.record(ok(id), t0 + 7s);
+    book.publish_due(t0 + 20s, c.fn());
+    CHECK(c.out.size() == 2);
+    CHECK_FALSE(book.publish(id, t0 + 20s, c.fn()));
+  }
+
+  TEST_CASE("the first result counts, later ones are duplicates") {
+    task_book book{config(), "ab-"};
+    auto id = *book.accept(req(), t0);
+    CHECK(book.record(ok(id, "v/1"), t0) == task_book::recorded::first);
+    CHECK(book.record(ok(id, "v/2"), t0) == task_book::recorded::duplicate);
+    CHECK(book.record(ok("zz-9"), t0) == task_book::recorded::unknown);
+    std::optional<task_view> seen;
+    book.query(id, 0ms, t0, [&](auto v) { seen = v; });
+    REQUIRE(seen);
+    CHECK(seen->state == "done");
+    CHECK(seen->verifier == "v/1");
+    CHECK(book.stats().duplicates == 1);
+  }
+
+  TEST_CASE("long polls end with the task or at their time") {
+    task_book book{config(), "ab-"};
+    auto a = *book.accept(req(), t0);
+    auto b = *book.accept(req(), t0);
+    std::optional<task_view> got_a;
+    std::optional<task_view> got_b;
+    int calls = 0;
+    book.query(a, 2000ms, t0, [&](auto v) { got_a = v, ++calls; });
+    book.query(b, 2000ms, t0, [&](auto v) { got_b = v, ++calls; });
+    CHECK(calls == 0);
+    book.record(ok(a), t0 + 1s);
+    CHECK(calls == 1);
+    CHECK(got_a->state == "done");
+    book.expire(t0 + 3s);
+    CHECK(calls == 2);
+    CHECK(got_b->state == "pending");
+    CHECK(book.waiting() == 0);
+  }
+
+  TEST_CASE("pending tasks fail at task-timeout, finished ones expire") {
+    task_book book{config(), "ab-"};
+    auto a = *book.accept(req(), t0);
+    book.expire(t0 + 61s);
+    std::optional<task_view> v;
+    book.query(a, 0ms, t0 + 61s, [&](auto x) { v = x; });
+    REQUIRE(v);
+    CHECK(v->state == "failed");
+    CHECK(book.pending() == 0);
+    // keep-results is 2: the oldest finished task goes first.
+    auto b = *book.accept(req(), t0 + 62s);
+    auto c = *book.accept(req(), t0 + 62s);
+    book.record(ok(b), t0 + 63s);
+    book.record(ok(c), t0 + 63s);
+    book.expire(t0 + 64s);
+    CHECK(book.size() == 2);
+    book.query(a, 0ms, t0 + 64s, [&](auto x) { v = x; });
+    CHECK_FALSE(v);
+    // keep-for: everything finished goes after 600 s.
+    book.expire(t0 + 700s);
+    CHECK(book.size() == 0);
+  }
+
+  TEST_CASE("the id-less GET pops the oldest unread result") {
+    task_book book{config(), "ab-"};
+    auto a = *book.accept(req(), t0);
+    auto b = *book.accept(req(), t0);
+    book.record(ok(b), t0);
+    book.record(ok(a), t0);
+    std::vector<std::string> order;
+    for (int i = 0; i < 3; ++i)
+      book.query("", 0ms, t0,
+                 [&](auto v) { order.push_back(v ? v->id : "-"); });
+    CHECK(order == std::vector<std::string>{b, a, "-"});
+  }
+
+  TEST_CASE("answers per verifier are bounded in names") {
+    task_book::config cfg = config();
+    cfg.max_pending = 2000;
+    task_book book{cfg, "ab-"};
+    for (int i = 0; i < 1000; ++i) {
+      auto id = *book.accept(req(), t0);
+      book.record(ok(id, "rogue-" + std::to_string(i)), t0);
+    }
+    CHECK(book.stats().by_verifier.size() <= limits::counted_names);
+    CHECK(book.stats().by_verifier.get(name_counts::other) > 0);
+  }
+
+  TEST_CASE("name_counts keeps at most its names and counts the rest") {
+    name_counts c{3};
+    c.add("a");
+    c.add("b", 2);
+    c.add("a");
+    c.add("c");
+    c.add("d");
+    c.add("e", 5);
+    CHECK(c.get("a") == 2);
+    CHECK(c.get("b") == 2);
+    CHECK(c.get("c") == 0);
+    CHECK(c.get(name_counts::other) == 7);
+    CHECK(c.size() == 3); // two names and "other"
+  }
+
+} // TEST_SUITE
