@@ -37,8 +37,6 @@ void router_state::accept(front_job& fj) {
     fj.done(failure{ec::bad_request, "choreography requests are tasks"});
     return;
   }
-  if (fault_injection && fj.req.key_id == throw_key)
-    throw std::runtime_error("router throws on purpose (fault injection)");
   auto id = next_job++;
   auto& j = jobs[id];
   j.req = std::move(fj.req);
@@ -47,12 +45,23 @@ void router_state::accept(front_job& fj) {
   j.deadline = clock_type::now() + opts.request_timeout;
   status->in_flight = jobs.size();
   metrics::in_flight().Set(static_cast<double>(jobs.size()));
-  if (fault_injection && j.req.key_id == crash_key) {
-    log::warning("router stopping on purpose (fault injection)");
-    self->quit(caf::make_error(ec::injected_fault, "router crash"));
-    return;
+  try {
+    if (fault_injection && j.req.key_id == throw_key)
+      throw std::runtime_error("router throws on purpose (fault injection)");
+    if (fault_injection && j.req.key_id == crash_key) {
+      log::warning("router stopping on purpose (fault injection)");
+      self->quit(caf::make_error(ec::injected_fault, "router crash"));
+      return;
+    }
+    dispatch(id);
+  } catch (...) {
+    // This request gets its answer; the guard logs and counts the rest.
+    if (jobs.count(id) > 0)
+      finish(id, failure{ec::internal_error,
+                         "the front's router failed on this request (see "
+                         "its log); other requests are not affected"});
+    throw;
   }
-  dispatch(id);
 }
 
 std::string router_state::unavailable(style how) {

@@ -286,7 +286,11 @@ std::variant<response, deferred> route(const request& req,
     // Nodes without a front are ready once they run.
     std::string why;
     auto choreography = ctx.default_style == style::choreography;
-    if (ctx.api_enabled && choreography && !st.tasks_joined)
+    if (ctx.api_enabled && !st.router_up)
+      why = "the front's router is not running (restarting)";
+    else if (ctx.api_enabled && choreography && !st.desk_up)
+      why = "the task desk is not running (restarting)";
+    else if (ctx.api_enabled && choreography && !st.tasks_joined)
       why = "the task desk has not joined the hub's groups yet";
     else if (ctx.api_enabled && !choreography && st.verifiers_up == 0)
       why = std::string{"no verifier node is up for the "}
@@ -308,12 +312,25 @@ std::variant<response, deferred> route(const request& req,
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
       return method_not_allowed(req, "GET");
     auto& st = ctx.service.status();
-    json body{{"status", "ok"},
+    // Live unless one of the front's actors is down (the keeper restarts
+    // it, or stops the node if it cannot).
+    auto has_desk = st.desk_starts > 0;
+    auto live = !ctx.api_enabled || (st.router_up && (!has_desk || st.desk_up));
+    json body{{"status", live ? "ok" : "degraded"},
               {"node", ctx.node},
               {"verifiersUp", st.verifiers_up.load()},
               {"verifiersKnown", st.verifiers_known.load()},
               {"inFlight", st.in_flight.load()}};
-    return make_json(bhttp::status::ok, body, version, keep_alive);
+    if (ctx.api_enabled) {
+      body["router"] = {{"up", st.router_up.load()},
+                        {"starts", st.router_starts.load()}};
+      if (has_desk)
+        body["taskDesk"] = {{"up", st.desk_up.load()},
+                            {"starts", st.desk_starts.load()}};
+    }
+    return make_json(live ? bhttp::status::ok
+                          : bhttp::status::service_unavailable,
+                     body, version, keep_alive);
   }
   if (target == "/api/cluster") {
     if (req.method() != bhttp::verb::get)

@@ -29,9 +29,10 @@ struct no_service : verify_service {
     FAIL("route() must not call the service");
   }
   const front_status& status() const noexcept override {
+    st.router_up = true;
     return st;
   }
-  front_status st;
+  mutable front_status st;
 };
 
 struct fixture {

@@ -41,9 +41,10 @@ struct rogue_service : verify_service {
     done("{}");
   }
   const front_status& status() const noexcept override {
+    st.router_up = true;
     return st;
   }
-  front_status st;
+  mutable front_status st;
   std::mutex mtx;
   std::vector<callback> held;
 };

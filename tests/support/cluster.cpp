@@ -165,9 +165,11 @@ bool cluster::wait_members(std::chrono::milliseconds timeout) {
 }
 
 void cluster::start_supervisor() {
-  supervisor = start_node("supervisor.ini",
-                          {"--node.port=" + std::to_string(supervisor_port),
-                           "--node.http-port=0"},
+  std::vector<std::string> args{
+    "--node.port=" + std::to_string(supervisor_port), "--node.http-port=0"};
+  for (auto& arg : opts.supervisor_extra)
+    args.push_back(arg);
+  supervisor = start_node("supervisor.ini", std::move(args),
                           dir + "/supervisor");
 }
 
@@ -215,6 +217,27 @@ seed_vector::seed_vector() {
   text = read_file(base + "arquivo.txt");
   text_lf = read_file(base + "arquivo_lf_negative.txt");
   signature = read_file(base + "signature.hex");
+}
+
+int run_rogue(const std::string& arg, std::string& output,
+              std::chrono::milliseconds timeout) {
+  auto dir = make_temp_dir();
+  process p{{DUET_ROGUE_BIN, arg}, dir + "/rogue"};
+  auto rc = p.wait(timeout);
+  output = p.out() + p.err();
+  if (rc < 0)
+    p.stop(1000ms);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return rc;
+}
+
+double metric(uint16_t http_port, const std::string& series) {
+  auto res = http_request(http_port, "GET", "/metrics", {}, 2000ms);
+  auto pos = res.body.find("\n" + series + " ");
+  if (pos == std::string::npos)
+    return -1;
+  return std::stod(res.body.substr(pos + series.size() + 2));
 }
 
 } // namespace duet::test

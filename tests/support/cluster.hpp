@@ -34,6 +34,7 @@ struct cluster_options {
   bool hub = false;
   std::vector<std::string> front_extra;
   std::vector<std::string> verifier_extra;
+  std::vector<std::string> supervisor_extra;
 };
 
 /// A front, verifier nodes and optionally a supervisor, on free ports.
@@ -86,6 +87,15 @@ public:
   std::unique_ptr<process> front;
   std::vector<std::unique_ptr<process>> verifiers;
 };
+
+/// Runs `duet-rogue ARG` (a hostile cluster member) to its end; returns its
+/// exit code (-1 if it did not end within `timeout`) and its output.
+int run_rogue(const std::string& arg, std::string& output,
+              std::chrono::milliseconds timeout = 60s);
+
+/// Returns the value of the Prometheus series `series` (exactly as printed,
+/// labels included) at `http_port`/metrics, or -1 if absent.
+double metric(uint16_t http_port, const std::string& series);
 
 /// The seed's text, signature and LF-only negative.
 struct seed_vector {

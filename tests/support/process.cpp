@@ -259,7 +259,7 @@ bool tcp_client::closed_by_peer(std::chrono::milliseconds timeout) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
     pollfd p{fd_, POLLIN, 0};
-    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
+    if (poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) <= 0)
       return false;
     auto n = recv(fd_, buf, sizeof(buf), 0);
     if (n <= 0)

@@ -1,0 +1,222 @@
+// duet-rogue: a hostile cluster member for the scenario tests. It connects
+// to a node's CAF port (or joins a hub's groups) and sends what a peer's
+// interfaces allow with values no honest node sends, plus messages that
+// were internal once (timers, retries). It prints one line per attack with
+// what came back and exits 0 if every attack could be sent.
+//
+//   duet-rogue --supervisor=HOST:PORT
+//   duet-rogue --verifier=HOST:PORT
+//   duet-rogue --hub=HOST:PORT
+//   duet-rogue --kill-instance=HOST:PORT     (exit message to an instance)
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/fwd.hpp"
+#include "actors/groups.hpp"
+#include "actors/options.hpp"
+
+using namespace duet;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() {
+    add_duet_types(*this);
+    load<caf::io::middleman>();
+    set("middleman.heartbeat-interval", caf::timespan{200ms});
+    set("middleman.attach-utility-actors", true);
+  }
+};
+
+// Old internal atoms: a node must drop these, never act on them.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using group_atom = caf::atom_constant<caf::atom("group")>;
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+
+template <class Handle, class... Ts>
+void ask(caf::scoped_actor& self, const Handle& dst, const char* what,
+         Ts&&... xs) {
+  self->request(caf::actor_cast<caf::actor>(dst), 5s, std::forward<Ts>(xs)...)
+    .receive(
+      [&](caf::message& msg) {
+        std::cout << what << ": answered " << caf::to_string(msg) << "\n";
+      },
+      [&](caf::error& err) {
+        std::cout << what << ": refused " << self->system().render(err) << "\n";
+      });
+}
+
+bool split(const std::string& address, std::string& host, uint16_t& port) {
+  return split_address(address, host, port);
+}
+
+int attack_supervisor(caf::actor_system& sys, const std::string& host,
+                      uint16_t port) {
+  auto sup = sys.middleman().remote_actor<supervisor_actor>(host, port);
+  if (!sup) {
+    std::cerr << "cannot connect: " << sys.render(sup.error()) << "\n";
+    return 1;
+  }
+  caf::scoped_actor self{sys};
+  auto fake_agent = caf::actor_cast<verifier_node_actor>(
+    caf::actor_cast<caf::strong_actor_ptr>(self));
+  node_registration huge{"rogue", "127.0.0.1", 1, fake_agent, 1000000000, {}};
+  ask(self, *sup, "register 1e9 slots", register_atom::value, huge);
+  node_registration bad_name{
+    std::string(10000, 'x'), "127.0.0.1", 1, fake_agent, 1, {}};
+  ask(self, *sup, "register a 10 KB name", register_atom::value, bad_name);
+  node_registration utf{"\xff\xfe", "127.0.0.1", 1, fake_agent, 1, {}};
+  ask(self, *sup, "register a non-UTF-8 name", register_atom::value, utf);
+  for (int i = 0; i < 300; ++i)
+    self
+      ->request(caf::actor_cast<caf::actor>(*sup), 5s, subscribe_atom::value,
+                caf::actor{self})
+      .receive([](registry&) {}, [](caf::error&) {});
+  std::cout << "subscribed one actor 300 times\n";
+  ask(self, *sup, "subscribe without an actor", subscribe_atom::value,
+      caf::actor{});
+  ask(self, *sup, "deregister an unknown node", deregister_atom::value,
+      std::string{"\xff"});
+  for (int i = 0; i < 100; ++i)
+    self->send(caf::actor_cast<caf::actor>(*sup), tick_atom::value);
+  ask(self, *sup, "old tick", tick_atom::value);
+  ask(self, *sup, "old respawn", caf::atom("respawn"), std::string{"x"},
+      uint32_t{0});
+  ask(self, *sup, "a string", std::string{"hello"});
+  return 0;
+}
+
+int attack_verifier(caf::actor_system& sys, const std::string& host,
+                    uint16_t port) {
+  auto agent = sys.middleman().remote_actor<verifier_node_actor>(host, port);
+  if (!agent) {
+    std::cerr << "cannot connect: " << sys.render(agent.error()) << "\n";
+    return 1;
+  }
+  caf::scoped_actor self{sys};
+  ask(self, *agent, "respawn slot 4294967295", respawn_atom::value,
+      uint32_t{4294967295u});
+  ask(self, caf::actor_cast<caf::actor>(*agent), "old reconnect",
+      reconnect_atom::value, uint16_t{1});
+  ask(self, caf::actor_cast<caf::actor>(*agent), "old deregister",
+      deregister_atom::value);
+  std::vector<instance_info> list;
+  self->request(*agent, 5s, caf::get_atom::value)
+    .receive([&](std::vector<instance_info>& xs) { list = std::move(xs); },
+             [](caf::error&) {});
+  if (list.empty()) {
+    std::cerr << "no instances\n";
+    return 1;
+  }
+  auto inst = list.front().handle;
+  std::vector<verify_request> huge(1000, verify_request{"seed", "t", "00"});
+  ask(self, inst, "batch of 1000", verify_atom::value, huge);
+  std::vector<verify_request> odd{{std::string(10000, 'k'), "t", "00"},
+                                  {"seed", "t", std::string(100000, 'a')},
+                                  {"\xff\xfe", "t", "zz"}};
+  ask(self, inst, "batch of bad requests", verify_atom::value, odd);
+  ask(self, inst, "request with a 1 MB key id", verify_atom::value,
+      verify_request{std::string(1 << 20, 'k'), "t", "00"});
+  ask(self, caf::actor_cast<caf::actor>(inst), "a string",
+      std::string{"hello"});
+  return 0;
+}
+
+int kill_instance(caf::actor_system& sys, const std::string& host,
+                  uint16_t port) {
+  auto agent = sys.middleman().remote_actor<verifier_node_actor>(host, port);
+  if (!agent)
+    return 1;
+  caf::scoped_actor self{sys};
+  std::vector<instance_info> list;
+  self->request(*agent, 5s, caf::get_atom::value)
+    .receive([&](std::vector<instance_info>& xs) { list = std::move(xs); },
+             [](caf::error&) {});
+  if (list.empty())
+    return 1;
+  caf::anon_send_exit(list.front().handle, caf::exit_reason::kill);
+  std::cout << "sent exit(kill) to " << list.front().name << "\n";
+  std::this_thread::sleep_for(200ms);
+  return 0;
+}
+
+int attack_hub(caf::actor_system& sys, const std::string& hub) {
+  caf::scoped_actor self{sys};
+  auto tasks = sys.groups().get("remote",
+                                std::string{task_group_name} + "@" + hub);
+  auto results = sys.groups().get("remote",
+                                  std::string{result_group_name} + "@" + hub);
+  if (!tasks || !results) {
+    std::cerr << "cannot join the groups\n";
+    return 1;
+  }
+  // Members: far more than any consumer keeps.
+  for (int i = 0; i < 3000; ++i)
+    self->send(*tasks, member_beat{"rogue#" + std::to_string(i), false});
+  self->send(*tasks, member_beat{std::string(100000, 'm'), false});
+  self->send(*tasks, member_beat{"\xff\xfe", false});
+  std::cout << "3000 fake members beat\n";
+  // Tasks no front published, some malformed.
+  for (int i = 0; i < 2000; ++i)
+    self->send(*tasks, choreo_task{"rogue-" + std::to_string(i), 1,
+                                   verify_request{"seed", "t", "00"}});
+  self->send(*tasks, choreo_task{"", 0, verify_request{}});
+  self->send(*tasks, choreo_task{std::string(5000, 'i'), 1, {}});
+  self->send(*tasks,
+             choreo_task{"ok-1", 1,
+                         verify_request{std::string(10000, 'k'), "", ""}});
+  std::cout << "2003 fake tasks\n";
+  // Results for tasks that do not exist, or malformed.
+  for (int i = 0; i < 2000; ++i)
+    self->send(*results,
+               choreo_result{"rogue-" + std::to_string(i), true, true,
+                             "rogue-verifier-" + std::to_string(i), "forged"});
+  self->send(*results, choreo_result{"x", true, true, "v", "\xc0\xaf"});
+  std::cout << "2001 fake results\n";
+  // Old internal messages.
+  self->send(*tasks, tick_atom::value);
+  self->send(*tasks, group_atom::value, std::string{"duet-tasks"});
+  self->send(*results, tick_atom::value);
+  std::cout << "old ticks and lookups\n";
+  std::this_thread::sleep_for(500ms);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  config cfg;
+  caf::actor_system sys{cfg};
+  if (argc != 2) {
+    std::cerr << "usage: duet-rogue --supervisor=|--verifier=|--hub=|"
+                 "--kill-instance=HOST:PORT\n";
+    return 2;
+  }
+  std::string arg = argv[1];
+  auto eq = arg.find('=');
+  auto what = arg.substr(0, eq);
+  auto address = eq == std::string::npos ? "" : arg.substr(eq + 1);
+  std::string host;
+  uint16_t port = 0;
+  if (!split(address, host, port)) {
+    std::cerr << "not host:port: " << address << "\n";
+    return 2;
+  }
+  if (what == "--supervisor")
+    return attack_supervisor(sys, host, port);
+  if (what == "--verifier")
+    return attack_verifier(sys, host, port);
+  if (what == "--kill-instance")
+    return kill_instance(sys, host, port);
+  if (what == "--hub")
+    return attack_hub(sys, address);
+  std::cerr << "unknown attack " << what << "\n";
+  return 2;
+}
