@@ -12,6 +12,7 @@
 
 #include "actors/fwd.hpp"
 #include "actors/limits.hpp"
+#include "actors/small_file.hpp"
 #include "actors/text.hpp"
 
 namespace fs = std::filesystem;
@@ -220,9 +221,10 @@ expected<bool> node_config::check_value(const std::string& key,
 }
 
 expected<bool> node_config::check_file(const std::string& path) {
-  std::ifstream in{path};
-  if (!in)
-    return bad(path, "cannot open config file");
+  auto text = read_small_file(path);
+  if (!text)
+    return text.error();
+  std::istringstream in{*text};
   std::string line;
   std::string section;
   std::set<std::string> seen;

@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "actors/small_file.hpp"
 #include "actors/text.hpp"
 
 namespace duet::crypto {
@@ -157,12 +158,10 @@ expected<public_key> public_key::from_pem(std::string_view pem) {
 }
 
 expected<public_key> public_key::from_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return failure{ec::invalid_config, path + ": cannot open key file"};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto key = from_pem(buf.str());
+  auto pem = read_small_file(path);
+  if (!pem)
+    return std::move(pem.error());
+  auto key = from_pem(*pem);
   if (!key)
     key.error().message = path + ": " + key.error().message;
   return key;
@@ -257,23 +256,24 @@ std::vector<std::string> keyring::ids() const {
 expected<keyring> load_keyring(const std::string& dir) {
   using nlohmann::json;
   auto manifest_path = dir + "/keys.json";
-  std::ifstream in{manifest_path};
-  if (!in)
+  auto text = read_small_file(manifest_path);
+  if (!text)
     return failure{ec::invalid_config,
-                   manifest_path + ": cannot open the key manifest"};
-  auto doc = json::parse(in, nullptr, false, true);
+                   text.error().message + " (the key manifest)"};
+  auto doc = json::parse(*text, nullptr, false, true);
   if (doc.is_discarded() || !doc.is_object())
     return failure{ec::invalid_config,
                    manifest_path + ": not a JSON object of key entries"};
   keyring result;
   for (auto& [id, spec] : doc.items()) {
-    auto where = manifest_path + ": key '" + id + "': ";
+    auto where = manifest_path + ": key '" + printable(id) + "': ";
     if (!spec.is_object())
       return failure{ec::invalid_config, where + "entry must be an object"};
     for (auto& [field, value] : spec.items())
       if (field != "file" && field != "algorithm" && field != "legacy"
           && field != "comment")
-        return failure{ec::invalid_config, where + "unknown field '" + field
+        return failure{ec::invalid_config, where + "unknown field '"
+                                             + printable(field)
                                              + "' (allowed: file, algorithm, "
                                                "legacy, comment)"};
     auto file = spec.find("file");

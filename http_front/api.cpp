@@ -173,7 +173,25 @@ std::string pad(std::string str, size_t width) {
   return str + ' ';
 }
 
+// The field `key` of `obj`, or null: the document comes from the actors
+// and is read defensively.
+const json& field(const json& obj, const char* key) {
+  static const json null;
+  if (!obj.is_object())
+    return null;
+  auto i = obj.find(key);
+  return i == obj.end() ? null : *i;
+}
+
+std::string text(const json& obj, const char* key) {
+  auto& x = field(obj, key);
+  return x.is_string() ? x.get<std::string>() : std::string{};
+}
+
 std::string cluster_table(const json& doc) {
+  auto& nodes = field(doc, "nodes");
+  if (!nodes.is_array())
+    return "the cluster view is not available (no answer from the router)\n";
   std::string out;
   auto row = [&](std::vector<std::string> cols) {
     static constexpr size_t widths[] = {14, 24, 11, 9, 9, 9, 13};
@@ -181,25 +199,33 @@ std::string cluster_table(const json& doc) {
       out += pad(cols[i], widths[i]);
     out += cols.back() + '\n';
   };
-  auto num = [](const json& x) { return x.is_number() ? x.dump() : "-"; };
-  out += "front " + doc.value("front", "") + ", style " + doc.value("style", "")
-         + ", balance " + doc.value("balance", "");
-  if (doc["supervisor"].is_object())
-    out += ", supervisor " + doc["supervisor"].value("address", "")
-           + (doc["supervisor"].value("reachable", false) ? " (reachable)"
-                                                          : " (unreachable)");
+  auto num = [](const json& x) {
+    return x.is_number() ? dump_json(x) : std::string{"-"};
+  };
+  out += "front " + text(doc, "front") + ", style " + text(doc, "style")
+         + ", balance " + text(doc, "balance");
+  auto& sup = field(doc, "supervisor");
+  if (sup.is_object())
+    out += ", supervisor " + text(sup, "address")
+           + (field(sup, "reachable") == true ? " (reachable)"
+                                              : " (unreachable)");
   out += "\n\n";
   row({"NODE", "INSTANCE", "STATE", "SERVED", "IN-FLIGHT", "RESTARTS",
        "HEARTBEAT-MS"});
-  for (auto& n : doc["nodes"])
-    for (auto& x : n["instances"])
-      row({n.value("name", ""), x.value("name", ""), x.value("state", ""),
-           num(x["served"]), num(x["inFlight"]), num(x["restarts"]),
-           num(x["heartbeatAgeMs"])});
-  if (doc["nodes"].empty())
-    for (auto& x : doc["direct"])
-      row({x.value("node", ""), x.value("name", ""), x.value("state", ""),
-           num(x["served"]), num(x["inFlight"]), "-", "-"});
+  for (auto& n : nodes) {
+    auto& list = field(n, "instances");
+    if (!list.is_array())
+      continue;
+    for (auto& x : list)
+      row({text(n, "name"), text(x, "name"), text(x, "state"),
+           num(field(x, "served")), num(field(x, "inFlight")),
+           num(field(x, "restarts")), num(field(x, "heartbeatAgeMs"))});
+  }
+  auto& direct = field(doc, "direct");
+  if (nodes.empty() && direct.is_array())
+    for (auto& x : direct)
+      row({text(x, "node"), text(x, "name"), text(x, "state"),
+           num(field(x, "served")), num(field(x, "inFlight")), "-", "-"});
   return out;
 }
 
@@ -251,12 +277,18 @@ response render_cluster(const std::string& json_doc, bool as_text,
                         unsigned version, bool keep_alive) {
   response res{bhttp::status::ok, version};
   res.keep_alive(keep_alive);
+  auto doc = json::parse(json_doc, nullptr, false);
   if (as_text) {
     res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-    res.body() = cluster_table(json::parse(json_doc, nullptr, false));
-  } else {
+    res.body() = cluster_table(doc);
+  } else if (doc.is_object()) {
     res.set(bhttp::field::content_type, "application/json");
     res.body() = json_doc;
+  } else {
+    return error_response(bhttp::status::service_unavailable,
+                          "the cluster view is not available (no answer from "
+                          "the router); retry",
+                          version, keep_alive);
   }
   res.prepare_payload();
   return res;

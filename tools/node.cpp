@@ -12,12 +12,14 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <memory>
 #include <pthread.h>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -92,7 +94,27 @@ void give_up(const std::string&) {
 
 } // namespace
 
+// An exception that escapes a thread ends the process: say so clearly and
+// exit with 3 (the keeper's code) so that the service manager restarts it.
+[[noreturn]] void on_terminate() {
+  std::string what = "unknown";
+  if (auto ptr = std::current_exception()) {
+    try {
+      std::rethrow_exception(ptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+      // unknown
+    }
+  }
+  duet::log::error("fatal: an exception escaped a thread (", what,
+                   "; CAF 0.17 throws so on a message from a peer it cannot "
+                   "read); exit code 3");
+  std::_Exit(3);
+}
+
 int main(int argc, char** argv) {
+  std::set_terminate(on_terminate);
   // Block the stop signals before any thread starts; main waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -126,6 +148,13 @@ int main(int argc, char** argv) {
     return duet::kept_actor{std::move(name),
                             [x](caf::actor_system&) { return x; }, nullptr, 0};
   };
+  // CAF 0.17's network layer is an actor too; a message from a peer that
+  // CAF itself cannot read (its deserializer throws on a bad variant tag)
+  // ends it, and the node would stay up but deaf. It is watched: the node
+  // exits instead, and its service manager restarts it.
+  kept.push_back(watched(
+    "network layer (CAF's BASP broker)",
+    sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"))));
   std::vector<caf::actor> unkept; // spawned, not yet handed to the keeper
   auto stop_unkept = [&] {
     for (auto& x : unkept)

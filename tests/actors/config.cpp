@@ -155,7 +155,18 @@ TEST_SUITE("actors.config") {
     node_config c;
     auto r = c.init(2, ptrs.data());
     REQUIRE_FALSE(r);
-    CHECK(contains(r.error().message, "no.ini: cannot open config file"));
+    CHECK(contains(r.error().message, "no.ini: no such file"));
+  }
+
+  TEST_CASE_FIXTURE(fixture, "a config file that is a device is refused") {
+    std::vector<std::string> argv{"duet-node", "--config-file=/dev/zero"};
+    std::vector<char*> ptrs;
+    for (auto& arg : argv)
+      ptrs.push_back(arg.data());
+    node_config c;
+    auto r = c.init(2, ptrs.data());
+    REQUIRE_FALSE(r);
+    CHECK(contains(r.error().message, "/dev/zero: not a regular file"));
   }
 
   TEST_CASE("every shipped config file loads") {

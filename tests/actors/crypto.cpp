@@ -46,9 +46,11 @@ std::string seed_dir() {
 TEST_SUITE("actors.crypto") {
   TEST_CASE_FIXTURE(fixture,
                     "every algorithm verifies a match and a mismatch") {
-    for (auto [id, algo] : {std::pair{"pkcs1", algorithm::rsa_pkcs1_sha256},
-                            {"pss", algorithm::rsa_pss_sha256},
-                            {"md5", algorithm::rsa_pkcs1_md5}}) {
+    for (auto [key, algo] : {std::pair{"pkcs1", algorithm::rsa_pkcs1_sha256},
+                             {"pss", algorithm::rsa_pss_sha256},
+                             {"md5", algorithm::rsa_pkcs1_md5}}) {
+      // A structured binding cannot be captured (C++17).
+      std::string id = key;
       CAPTURE(id);
       auto sig = sign("hello duet", algo);
       auto ok = ring.verify(id, "hello duet", sig);
@@ -147,15 +149,23 @@ TEST_SUITE("actors.crypto") {
     };
     auto r = load_keyring(dir);
     REQUIRE_FALSE(r);
-    CHECK(r.error().message.find("keys.json: cannot open")
+    CHECK(r.error().message.find("keys.json: no such file")
           != std::string::npos);
     r = manifest("{ nope");
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("not a JSON object") != std::string::npos);
     r = manifest(R"({"k": {"file": "missing.pem"}})");
     REQUIRE_FALSE(r);
-    CHECK(r.error().message.find("missing.pem: cannot open")
+    CHECK(r.error().message.find("missing.pem: no such file")
           != std::string::npos);
+    // A device, a FIFO or a folder is refused, never read.
+    r = manifest(R"({"k": {"file": ".."}})");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("not a regular file") != std::string::npos);
+    std::ofstream{dir + "/huge.pem"} << std::string(2 * 1024 * 1024, 'x');
+    r = manifest(R"({"k": {"file": "huge.pem"}})");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("more than") != std::string::npos);
     std::ofstream{dir + "/junk.pem"} << "not a key";
     r = manifest(R"({"k": {"file": "junk.pem"}})");
     REQUIRE_FALSE(r);

@@ -60,7 +60,11 @@ struct fixture {
   }
 
   ~fixture() {
+    // Callbacks hold their sessions, which must go before the io_context
+    // does (duet-node lets its actors go before its server, likewise).
     srv->stop();
+    service.held.clear();
+    srv.reset();
   }
 
   http_response post(const std::string& key) {

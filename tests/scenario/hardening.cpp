@@ -158,6 +158,34 @@ TEST_SUITE("scenario.hardening") {
     CHECK(right_answers(c, 12, "/api/orchestration/signature") == 12);
   }
 
+  TEST_CASE("a message CAF cannot read stops the node, loudly (exit 3)") {
+    // CAF 0.17.6 throws in its own deserializer on a bad variant tag and its
+    // network layer ends; duet-node watches it and exits for its service
+    // manager instead of staying up deaf.
+    cluster c{orchestrated()};
+    REQUIRE(c.wait_verifiers_up(3));
+    std::string out;
+    CHECK(run_rogue("--bad-variant=127.0.0.1:"
+                      + std::to_string(c.verifier_ports[2]),
+                    out)
+          == 0);
+    CHECK(c.verifiers[2]->wait(10000ms) == 3);
+    // Depending on where CAF read it: its broker ended (the keeper gives up)
+    // or the exception escaped a thread (the terminate handler).
+    auto err = c.verifiers[2]->err();
+    CHECK((err.find("network layer") != std::string::npos
+           || err.find("escaped a thread") != std::string::npos));
+    CHECK(err.find("exit code 3") != std::string::npos);
+    // The others serve; the supervisor saw the node go.
+    CHECK(wait_until(
+      [&] { return c.instance("verifier-3/verifier-0")["state"] == "down"; },
+      5000ms));
+    CHECK(right_answers(c, 10, "/api/orchestration/signature") == 10);
+    // Restarted (as a service manager would), it is used again.
+    c.start_verifier(2);
+    CHECK(c.wait_verifiers_up(3));
+  }
+
   TEST_CASE("choreography survives a hostile member of its groups") {
     cluster c{choreographed()};
     REQUIRE(c.wait_members());

@@ -8,6 +8,7 @@
 //   duet-rogue --verifier=HOST:PORT
 //   duet-rogue --hub=HOST:PORT
 //   duet-rogue --kill-instance=HOST:PORT     (exit message to an instance)
+//   duet-rogue --bad-variant=HOST:PORT       (a message CAF cannot read)
 
 #include <chrono>
 #include <iostream>
@@ -26,9 +27,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Sent under the name of CAF's builtin caf::config_value, with a variant
+// tag out of range: CAF 0.17.6's deserializer throws on it.
+struct bad_variant {
+  uint8_t tag = 0xEE;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bad_variant& x) {
+  return f(x.tag);
+}
+
 struct config : caf::actor_system_config {
   config() {
     add_duet_types(*this);
+    add_message_type<bad_variant>("@config_value");
     load<caf::io::middleman>();
     set("middleman.heartbeat-interval", caf::timespan{200ms});
     set("middleman.attach-utility-actors", true);
@@ -147,6 +160,25 @@ int kill_instance(caf::actor_system& sys, const std::string& host,
   return 0;
 }
 
+// Sends a message CAF itself cannot read to the actor published at the port.
+int send_bad_variant(caf::actor_system& sys, const std::string& host,
+                     uint16_t port) {
+  caf::scoped_actor self{sys};
+  caf::strong_actor_ptr ptr;
+  self
+    ->request(sys.middleman().actor_handle(), 5s, caf::connect_atom::value,
+              host, port)
+    .receive([&](caf::node_id&, caf::strong_actor_ptr& x,
+                 std::set<std::string>&) { ptr = std::move(x); },
+             [](caf::error&) {});
+  if (!ptr)
+    return 1;
+  caf::anon_send(caf::actor_cast<caf::actor>(ptr), bad_variant{});
+  std::cout << "sent a caf::config_value with variant tag 0xEE\n";
+  std::this_thread::sleep_for(300ms);
+  return 0;
+}
+
 int attack_hub(caf::actor_system& sys, const std::string& hub) {
   caf::scoped_actor self{sys};
   auto tasks = sys.groups().get("remote",
@@ -196,7 +228,7 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   if (argc != 2) {
     std::cerr << "usage: duet-rogue --supervisor=|--verifier=|--hub=|"
-                 "--kill-instance=HOST:PORT\n";
+                 "--kill-instance=|--bad-variant=HOST:PORT\n";
     return 2;
   }
   std::string arg = argv[1];
@@ -215,6 +247,8 @@ int main(int argc, char** argv) {
     return attack_verifier(sys, host, port);
   if (what == "--kill-instance")
     return kill_instance(sys, host, port);
+  if (what == "--bad-variant")
+    return send_bad_variant(sys, host, port);
   if (what == "--hub")
     return attack_hub(sys, address);
   std::cerr << "unknown attack " << what << "\n";

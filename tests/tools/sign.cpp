@@ -33,9 +33,11 @@ TEST_SUITE("tools") {
   })";
     auto ring = duet::crypto::load_keyring(dir);
     REQUIRE(ring);
-    for (auto [id, algo] : {std::pair{"mine", "rsa-pkcs1-sha256"},
-                            {"mine-pss", "rsa-pss-sha256"},
-                            {"mine-md5", "rsa-pkcs1-md5"}}) {
+    for (auto [key, algo] : {std::pair{"mine", "rsa-pkcs1-sha256"},
+                             {"mine-pss", "rsa-pss-sha256"},
+                             {"mine-md5", "rsa-pkcs1-md5"}}) {
+      // A structured binding cannot be captured (C++17).
+      std::string id = key;
       CAPTURE(id);
       process sign{{tool("duet-sign"), std::string{"--algorithm="} + algo,
                     dir + "/private.pem", dir + "/doc.txt"},

@@ -1,0 +1,113 @@
+// Fuzz target http_request: raw bytes as a front reads them from a socket ->
+// Beast's parser with the session's limits -> route() -> the answer
+// rendered and serialized. No sockets, no actors. Every answer must be a
+// well-formed HTTP message whose JSON body parses.
+
+#include <sstream>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "fuzz/common.hpp"
+#include "http_front/api.hpp"
+
+using namespace duet;
+using namespace duet::http;
+
+namespace {
+
+// route() never calls the service; status() is read by /healthz.
+struct idle_service : verify_service {
+  void verify(style, verify_request, callback) override {
+  }
+  void submit(verify_request, submit_callback) override {
+  }
+  void task(std::string, std::chrono::milliseconds, task_callback) override {
+  }
+  void cluster(text_callback) override {
+  }
+  const front_status& status() const noexcept override {
+    return st;
+  }
+  front_status st;
+};
+
+struct world {
+  world() {
+    auto docs = fuzz::scratch() + "/docs";
+    mkdir(docs.c_str(), 0700);
+    std::FILE* f = std::fopen((docs + "/a.txt").c_str(), "w");
+    std::fputs("document", f);
+    std::fclose(f);
+    front_options opts;
+    opts.documents = docs;
+    opts.body_limit = 64 * 1024;
+    opts.style = "direct";
+    ctx = std::make_unique<api_context>(opts, "front", service);
+  }
+  idle_service service;
+  std::unique_ptr<api_context> ctx;
+};
+
+void check_json(const response& res) {
+  if (res[bhttp::field::content_type] != "application/json")
+    return;
+  auto doc = nlohmann::json::parse(res.body(), nullptr, false);
+  fuzz::require(!doc.is_discarded(), "a JSON answer that does not parse");
+}
+
+response answer(const request& req, const api_context& ctx) {
+  auto routed = route(req, ctx);
+  if (auto res = std::get_if<response>(&routed))
+    return std::move(*res);
+  auto& job = std::get<deferred>(routed);
+  auto v = req.version();
+  switch (job.kind) {
+    case deferred::verify:
+      check_json(render(verdict{true, job.req.key_id}, v, true));
+      return render(failure{ec::unknown_key, job.req.key_id}, v, true);
+    case deferred::submit:
+      return render_submitted(job.req.key_id, v, true);
+    case deferred::task:
+      check_json(render_task(job.task_id, std::nullopt, v, true));
+      return render_task(job.task_id,
+                         task_view{job.task_id, "done", true, job.req.text,
+                                   job.req.hex_signature},
+                         v, true);
+    case deferred::cluster:
+      return render_cluster(job.req.text, job.as_text, v, true);
+  }
+  return error_response(bhttp::status::internal_server_error, "?", v, true);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static world w;
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(16 * 1024);
+  parser.body_limit(w.ctx->opts.body_limit);
+  boost::beast::error_code err;
+  boost::asio::const_buffer in{data, size};
+  while (in.size() > 0 && !parser.is_done()) {
+    auto n = parser.put(in, err);
+    if (err == bhttp::error::need_more)
+      break;
+    if (err)
+      return 0;
+    in += n;
+  }
+  if (!parser.is_done()) {
+    parser.put_eof(err);
+    if (err || !parser.is_done())
+      return 0;
+  }
+  auto req = parser.release();
+  auto res = answer(req, *w.ctx);
+  check_json(res);
+  std::ostringstream out;
+  out << res;
+  return 0;
+}

@@ -1,0 +1,89 @@
+// duet-fuzz-seeds: writes the seed corpus of the peer_message target, one
+// serialized message per file, into the folder it is given:
+//
+//   duet-fuzz-seeds tests/fuzz/corpus/peer_message
+
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/make_message.hpp>
+
+#include "actors/fwd.hpp"
+
+using namespace duet;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() {
+    add_duet_types(*this);
+  }
+};
+
+template <class T>
+void write(caf::actor_system& sys, const std::string& dir,
+           const std::string& name, char selector, T& x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  if (auto err = sink(x)) {
+    std::cerr << name << ": " << sys.render(err) << "\n";
+    return;
+  }
+  std::ofstream out{dir + "/" + name, std::ios::binary};
+  out.put(selector);
+  out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: duet-fuzz-seeds FOLDER\n";
+    return 2;
+  }
+  std::string dir = argv[1];
+  config cfg;
+  caf::actor_system sys{cfg};
+  verify_request req{"seed", "text", "00ff"};
+  std::vector<verify_request> batch{req, req};
+  batch_verdicts answers{"verifier-1/verifier-0", {{0, true, ""}, {4, false,
+                                                                  "unknown"}}};
+  node_registration reg{"verifier-1", "127.0.0.1", 4101, {}, 2, {}};
+  registry r;
+  r.nodes.push_back({"verifier-1", "127.0.0.1:4101", "up",
+                     {{"verifier-1/verifier-0", "up", 0, 12}}});
+  choreo_task task{"ab12cd34-0", 1, req};
+  choreo_result result{"ab12cd34-0", true, true, "verifier-1/verifier-0",
+                       "signature ok!"};
+  member_beat beat{"verifier-1#0a1b2c3d", false};
+  std::vector<instance_info> list;
+  verdict v{true, "verifier-1/verifier-0"};
+  write(sys, dir, "verify_request", 0, req);
+  write(sys, dir, "batch", 1, batch);
+  write(sys, dir, "batch_verdicts", 2, answers);
+  write(sys, dir, "node_registration", 3, reg);
+  write(sys, dir, "registry", 4, r);
+  write(sys, dir, "choreo_task", 5, task);
+  write(sys, dir, "choreo_result", 6, result);
+  write(sys, dir, "member_beat", 7, beat);
+  write(sys, dir, "instances", 8, list);
+  write(sys, dir, "verdict", 9, v);
+  // Whole messages, as BASP carries them.
+  auto m1 = caf::make_message(verify_atom::value, batch);
+  auto m2 = caf::make_message(register_atom::value, reg);
+  auto m3 = caf::make_message(task);
+  auto m4 = caf::make_message(result);
+  auto m5 = caf::make_message(beat);
+  auto m6 = caf::make_message(registry_atom::value, r);
+  write(sys, dir, "msg_verify_batch", 10, m1);
+  write(sys, dir, "msg_register", 10, m2);
+  write(sys, dir, "msg_task", 10, m3);
+  write(sys, dir, "msg_result", 10, m4);
+  write(sys, dir, "msg_beat", 10, m5);
+  write(sys, dir, "msg_registry", 10, m6);
+  return 0;
+}
