@@ -9,9 +9,11 @@
 #include <caf/config_option_adder.hpp>
 #include <caf/config_value.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/fwd.hpp"
 #include "actors/limits.hpp"
+#include "actors/pki.hpp"
 #include "actors/small_file.hpp"
 #include "actors/text.hpp"
 
@@ -28,8 +30,8 @@ const std::set<std::string> log_levels{"error", "warning", "info", "debug"};
 
 // Sections whose keys `--help` lists, plus the CAF keys duet sets; CAF's
 // other keys are accepted but rarely needed.
-const std::set<std::string> help_sections{"node", "front", "verifier",
-                                          "supervisor", "choreography"};
+const std::set<std::string> help_sections{
+  "node", "front", "verifier", "supervisor", "choreography", "tls"};
 const std::set<std::string> help_keys{"middleman.heartbeat-interval",
                                       "middleman.connection-timeout"};
 
@@ -199,6 +201,14 @@ node_config::node_config() {
     .add(c.warm_up, "warm-up", "verifier: time to learn members first")
     .add(c.lookup_timeout, "lookup-timeout",
          "give up a group lookup after this long and retry");
+  auto& t = opts.tls;
+  opt_group{custom_options_, "tls"}
+    .add(t.ca, "ca", "PEM CA certificate(s) trusted for peers")
+    .add(t.certificate, "certificate",
+         "this node's certificate (PEM; its CN is node.name)")
+    .add(t.key, "key", "this node's private key (PEM)")
+    .add(t.insecure, "insecure",
+         "plaintext between nodes (tests only; warns loudly)");
 }
 
 expected<bool> node_config::check_value(const std::string& key,
@@ -321,6 +331,14 @@ expected<bool> node_config::init(int argc, char** argv) {
     opt->store(caf::config_value{value});
   opts.config_file = file;
   auto ok = validate();
+  if (ok && !opts.tls.insecure) {
+    // Mutual TLS on every CAF link: a peer without a certificate of the
+    // cluster CA never gets past the handshake to BASP.
+    load<caf::openssl::manager>();
+    set("openssl.certificate", opts.tls.certificate);
+    set("openssl.key", opts.tls.key);
+    set("openssl.cafile", opts.tls.ca);
+  }
   if (ok && given_.count("scheduler.max-threads") == 0) {
     // One CAF worker per actor that does real work: the verifier instances,
     // plus one for everything else. CAF's default (at least 4) made the
@@ -370,6 +388,8 @@ expected<bool> node_config::validate() {
       return bad(file, "choreography.member-timeout must exceed "
                        "beat-interval");
   }
+  if (auto ok = validate_tls(); !ok)
+    return ok;
   if (log_levels.count(n.log_level) == 0)
     return bad(file, "node.log-level=\"" + n.log_level
                        + "\": expected error, warning, info or debug");
@@ -462,6 +482,38 @@ expected<bool> node_config::validate() {
     if (f.max_connections_per_client < 1)
       return bad(file, "front.max-connections-per-client must be at least 1");
   }
+  return true;
+}
+
+expected<bool> node_config::validate_tls() {
+  auto& file = opts.config_file;
+  auto& t = opts.tls;
+  if (t.insecure)
+    return true;
+  if (t.ca.empty() || t.certificate.empty() || t.key.empty())
+    return bad(file, "tls.ca, tls.certificate and tls.key are required: nodes "
+                     "talk over mutual TLS. Make them with `tools/cluster "
+                     "up` (run/pki/) or `duet-pki init DIR && duet-pki issue "
+                     "DIR "
+                       + opts.node.name
+                       + "`, or set tls.insecure=true for plaintext (tests "
+                         "only)");
+  t.ca = resolve(file, t.ca);
+  t.certificate = resolve(file, t.certificate);
+  t.key = resolve(file, t.key);
+  // CAF hangs on a missing file and terminates on a certificate without its
+  // key: check them with OpenSSL first.
+  auto id = pki::check(t.ca, t.certificate, t.key);
+  if (!id)
+    return bad("tls", id.error().message);
+  if (id->name != opts.node.name)
+    return bad("tls.certificate", t.certificate + " is for node '"
+                                    + printable(id->name)
+                                    + "', but node.name is '" + opts.node.name
+                                    + "'; issue one for this node (duet-pki "
+                                      "issue DIR "
+                                    + opts.node.name + ")");
+  t.proven_name = id->name;
   return true;
 }
 

@@ -32,6 +32,7 @@ private:
   expected<bool> check_value(const std::string& key, const std::string& value,
                              bool ini) const;
   expected<bool> validate();
+  expected<bool> validate_tls();
 
   /// Keys set in the file or on the command line.
   std::set<std::string> given_;

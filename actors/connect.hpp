@@ -1,8 +1,10 @@
 #pragma once
 
-// Connecting to a published actor from inside an actor, without blocking:
-// through the middleman actor, with a deadline, and refusing a peer whose
-// published actor has another interface.
+// Reaching other nodes: publishing an actor on the node's CAF port and
+// connecting to one from inside an actor, without blocking. With TLS on
+// (the default) both go through CAF's OpenSSL module, so every CAF link is
+// mutual TLS against the cluster CA; a peer with another interface than the
+// one expected is refused.
 
 #include <set>
 #include <string>
@@ -10,11 +12,34 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/node_id.hpp>
 
 #include "actors/guard.hpp"
 
 namespace duet {
+
+/// The middleman actor that makes this node's connections: CAF's OpenSSL
+/// module's if it is loaded (TLS), the plain one otherwise.
+caf::io::middleman_actor connector(caf::actor_system& sys);
+
+/// Publishes `whom` (with its interface) on `host`:`port` through CAF's
+/// OpenSSL module.
+caf::expected<uint16_t> publish_tls(caf::actor_system& sys,
+                                    const caf::strong_actor_ptr& whom,
+                                    std::set<std::string> interface,
+                                    uint16_t port, const std::string& host);
+
+/// Publishes the (typed) actor `whom` on `host`:`port`, over TLS if on.
+template <class Handle>
+caf::expected<uint16_t> publish_actor(caf::actor_system& sys,
+                                      const Handle& whom, uint16_t port,
+                                      const std::string& host) {
+  if (sys.has_openssl_manager())
+    return publish_tls(sys, caf::actor_cast<caf::strong_actor_ptr>(whom),
+                       sys.message_types(whom), port, host);
+  return sys.middleman().publish(whom, port, host.c_str(), true);
+}
 
 /// Connects `self` to the actor published at `host`:`port` and calls
 /// `ok(Handle)`, or `fail(reason, wrong_peer)` if it cannot be reached in
@@ -23,8 +48,9 @@ namespace duet {
 template <class Handle, class Self, class Ok, class Fail>
 void connect_to(Self* self, const std::string& host, uint16_t port,
                 caf::timespan timeout, Ok ok, Fail fail) {
-  auto mm = self->system().middleman().actor_handle();
-  self->request(mm, timeout, caf::connect_atom::value, host, port)
+  self
+    ->request(connector(self->system()), timeout, caf::connect_atom::value,
+              host, port)
     .then(
       guard(self->name(),
             [self, ok, fail](const caf::node_id&, caf::strong_actor_ptr& ptr,
@@ -32,7 +58,8 @@ void connect_to(Self* self, const std::string& host, uint16_t port,
               if (!ptr)
                 fail(std::string{"no actor is published there"}, true);
               else if (ifs != self->system().template message_types<Handle>())
-                fail(std::string{"the published actor has another interface"},
+                fail(std::string{"the published actor has another "
+                                 "interface"},
                      true);
               else
                 ok(caf::actor_cast<Handle>(std::move(ptr)));

@@ -69,7 +69,7 @@ struct consumer_state {
   }
 
   void lookup(const std::string& group) {
-    lookup_group(self->system(), self, opts.hub, group, opts.lookup_timeout);
+    lookup_group(self, opts.hub, group, opts.lookup_timeout);
   }
 
   void on_lookup(group_lookup& r) {

@@ -301,6 +301,11 @@ typename Inspector::result_type inspect(Inspector& f, node_view& x) {
            x.instances);
 }
 
+/// The hub's group server: hands out its two groups (see groups.hpp).
+using group_server_actor = caf::typed_actor<
+  // Returns the hub's group `name` ("duet-tasks" or "duet-results").
+  caf::replies_to<caf::get_atom, std::string>::with<caf::group>>;
+
 /// The supervisor's whole registry.
 struct registry {
   std::vector<node_view> nodes;

@@ -1,75 +1,72 @@
 #include "actors/groups.hpp"
 
-#include <atomic>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <thread>
-
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/group_manager.hpp>
-#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
-#include "actors/fwd.hpp"
+#include "actors/connect.hpp"
+#include "actors/guard.hpp"
 #include "actors/log.hpp"
 #include "actors/options.hpp"
+#include "actors/text.hpp"
 
 namespace duet {
 
 namespace {
 
-std::atomic<size_t> running_lookups{0};
-
-struct lookup_state {
-  std::mutex mtx;
-  std::condition_variable cv;
-  bool finished = false;
-  caf::group grp;
-  std::string error;
-};
+group_server_actor::behavior_type
+group_server(group_server_actor::pointer self) {
+  drop_unexpected(self, "group-server");
+  return {
+    guard("group-server",
+          [self](caf::get_atom,
+                 const std::string& name) -> caf::result<caf::group> {
+            if (name != task_group_name && name != result_group_name)
+              return refuse("group-server",
+                            caf::make_error(ec::invalid_message,
+                                            "no group '" + printable(name)
+                                              + "' on this hub"));
+            return self->system().groups().get_local(name);
+          }),
+  };
+}
 
 } // namespace
 
-void lookup_group(caf::actor_system& sys, caf::actor requester,
-                  const std::string& hub, const std::string& name,
-                  std::chrono::nanoseconds timeout) {
-  auto uri = name + "@" + hub;
-  auto st = std::make_shared<lookup_state>();
-  ++running_lookups;
-  std::thread([st, &sys, uri] {
-    auto grp = sys.groups().get("remote", uri);
-    {
-      std::lock_guard<std::mutex> guard{st->mtx};
-      if (grp)
-        st->grp = std::move(*grp);
-      else
-        st->error = sys.render(grp.error());
-      st->finished = true;
-    }
-    st->cv.notify_all();
-    --running_lookups;
-  }).detach();
-  std::thread([st, requester, name, uri, timeout] {
-    group_lookup result{name, {}, {}};
-    {
-      std::unique_lock<std::mutex> guard{st->mtx};
-      if (st->cv.wait_for(guard, timeout, [&] { return st->finished; })) {
-        result.grp = st->grp;
-        result.error = st->error;
-      } else {
-        result.error = "lookup of " + uri + " timed out";
-      }
-    }
-    caf::anon_send(requester, lookup_atom::value, std::move(result));
-  }).detach();
+group_server_actor start_group_server(caf::actor_system& sys) {
+  return sys.spawn(group_server);
 }
 
-size_t await_lookups(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (running_lookups > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return running_lookups;
+void lookup_group(caf::event_based_actor* self, const std::string& hub,
+                  const std::string& name, std::chrono::nanoseconds timeout) {
+  auto reply = [self, name](caf::group grp, std::string error) {
+    self->send(self, lookup_atom::value,
+               group_lookup{name, std::move(grp), std::move(error)});
+  };
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(hub, host, port)) {
+    reply({}, "'" + hub + "' is not host:port");
+    return;
+  }
+  auto span = caf::timespan{timeout};
+  connect_to<group_server_actor>(
+    self, host, port, span,
+    [self, name, span, reply](group_server_actor server) {
+      self->request(server, span, caf::get_atom::value, name)
+        .then(guard(self->name(),
+                    [reply](caf::group& grp) {
+                      if (grp)
+                        reply(std::move(grp), {});
+                      else
+                        reply({}, "the hub answered without a group");
+                    }),
+              guard(self->name(), [self, reply](const caf::error& err) {
+                reply({}, self->system().render(err));
+              }));
+    },
+    [reply](const std::string& why, bool) { reply({}, why); });
 }
 
 void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,

@@ -1,15 +1,17 @@
 #pragma once
 
-// Guarded lookups of CAF remote groups. `groups().get("remote", ...)` blocks
-// with infinite internal timeouts and can hang for good while a hub shuts
-// down; it must never run inside an actor. These helpers run it on a thread
-// of its own, under a watchdog.
+// The choreography's two groups live on the hub. CAF 0.17's own remote
+// groups (`publish_local_groups`, `groups().get("remote", ...)`) connect in
+// plaintext, block with infinite internal timeouts, and let any peer create
+// groups on the hub. duet publishes its own group server instead (over TLS
+// like every other actor) that hands out exactly its two groups, and looks
+// groups up from inside actors, without blocking, within a deadline.
 
 #include <chrono>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/fwd.hpp"
 
@@ -21,16 +23,15 @@ constexpr const char* task_group_name = "duet-tasks";
 /// The result group: verifiers publish results.
 constexpr const char* result_group_name = "duet-results";
 
-/// Looks up group `name` on `hub` ("host:port") without blocking the caller
-/// and sends `(lookup_atom, group_lookup)` to `requester`: the group, or an
-/// invalid group with an error if the lookup failed or took longer than
-/// `timeout` (a hanging lookup is abandoned).
-void lookup_group(caf::actor_system& sys, caf::actor requester,
-                  const std::string& hub, const std::string& name,
-                  std::chrono::nanoseconds timeout);
+/// Spawns the hub's group server (publish it on the hub's CAF port).
+group_server_actor start_group_server(caf::actor_system& sys);
 
-/// Waits up to `timeout` for running lookups; returns how many still hang.
-size_t await_lookups(std::chrono::milliseconds timeout);
+/// Looks up group `name` on `hub` ("host:port") for `self` without blocking:
+/// connects to the hub's group server and asks it, each within `timeout`;
+/// `self` then receives `(lookup_atom, group_lookup)` with the group, or
+/// with an invalid group and the reason.
+void lookup_group(caf::event_based_actor* self, const std::string& hub,
+                  const std::string& name, std::chrono::nanoseconds timeout);
 
 /// Logs a failed lookup and has `self` receive `local::lookup{name}` after
 /// `defaults::reconnect_interval`, to look the group up again.

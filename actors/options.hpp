@@ -196,6 +196,22 @@ struct choreography_options {
   std::chrono::nanoseconds lookup_timeout = defaults::lookup_timeout;
 };
 
+/// Section `[tls]`: mutual TLS on every CAF link (CAF's OpenSSL module).
+/// Paths are relative to the config file, like every other path.
+struct tls_options {
+  /// PEM CA certificate(s) trusted for peers.
+  std::string ca;
+  /// This node's certificate (PEM); its CN must be `node.name`.
+  std::string certificate;
+  /// Its private key (PEM).
+  std::string key;
+  /// Plaintext between nodes, with a loud warning at start and in /healthz:
+  /// any process that reaches a CAF port can then join the cluster.
+  bool insecure = false;
+  /// The name the certificate carries (set when the files were checked).
+  std::string proven_name;
+};
+
 /// Everything a node reads from its config file and command line.
 struct options {
   node_options node;
@@ -203,6 +219,7 @@ struct options {
   verifier_options verifier;
   supervisor_options supervisor;
   choreography_options choreography;
+  tls_options tls;
   /// The config file that was read, as given.
   std::string config_file;
 

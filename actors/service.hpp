@@ -72,6 +72,8 @@ struct front_status {
   std::atomic<size_t> in_flight{0};
   /// Whether the task desk uses the hub's groups (choreography).
   std::atomic<bool> tasks_joined{false};
+  /// Whether nodes talk in plaintext (tls.insecure=true).
+  std::atomic<bool> plaintext{false};
   /// Whether the router runs, and how often it was started (1 + restarts).
   std::atomic<bool> router_up{false};
   std::atomic<uint32_t> router_starts{0};

@@ -17,9 +17,9 @@ expected<std::string> read_small_file(const std::string& path, size_t limit) {
   if (err)
     return failure{ec::invalid_config, path + ": cannot read its size"};
   if (size > limit)
-    return failure{ec::invalid_config,
-                   path + ": " + std::to_string(size) + " bytes, more than "
-                     + std::to_string(limit) + " allowed"};
+    return failure{ec::invalid_config, path + ": " + std::to_string(size)
+                                         + " bytes, more than "
+                                         + std::to_string(limit) + " allowed"};
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return failure{ec::invalid_config, path + ": cannot open"};

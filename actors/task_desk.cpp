@@ -43,7 +43,7 @@ struct task_desk_state {
   caf::group results;
 
   void lookup(const std::string& group) {
-    lookup_group(self->system(), self, opts.hub, group, opts.lookup_timeout);
+    lookup_group(self, opts.hub, group, opts.lookup_timeout);
   }
 
   void on_lookup(group_lookup& r) {

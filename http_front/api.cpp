@@ -353,6 +353,10 @@ std::variant<response, deferred> route(const request& req,
               {"verifiersUp", st.verifiers_up.load()},
               {"verifiersKnown", st.verifiers_known.load()},
               {"inFlight", st.in_flight.load()}};
+    body["tls"] = !st.plaintext;
+    if (st.plaintext)
+      body["warning"] = "tls.insecure=true: nodes talk in plaintext and any "
+                        "process that reaches a CAF port can join the cluster";
     if (ctx.api_enabled) {
       body["router"] = {{"up", st.router_up.load()},
                         {"starts", st.router_starts.load()}};

@@ -26,6 +26,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/config.hpp"
+#include "actors/connect.hpp"
 #include "actors/consumer.hpp"
 #include "actors/crypto.hpp"
 #include "actors/front.hpp"
@@ -64,16 +65,20 @@ public:
     return status_;
   }
 
+  duet::front_status& mutable_status() noexcept {
+    return status_;
+  }
+
 private:
   duet::front_status status_;
 };
 
-// Publishes `handle` on the node's CAF port; returns the port or 0.
+// Publishes `handle` on the node's CAF port (over TLS unless insecure);
+// returns the port or 0.
 template <class Handle>
 uint16_t publish(caf::actor_system& sys, const duet::node_options& node,
                  const Handle& handle, std::string& error) {
-  auto port = sys.middleman().publish(handle, node.port, node.host.c_str(),
-                                      true);
+  auto port = duet::publish_actor(sys, handle, node.port, node.host);
   if (!port) {
     error = "node.port=" + std::to_string(node.port) + ": cannot publish on "
             + node.host + ":" + std::to_string(node.port) + ": "
@@ -91,8 +96,6 @@ void give_up(const std::string&) {
   gave_up = true;
   kill(getpid(), SIGTERM);
 }
-
-} // namespace
 
 // An exception that escapes a thread ends the process: say so clearly and
 // exit with 3 (the keeper's code) so that the service manager restarts it.
@@ -112,6 +115,8 @@ void give_up(const std::string&) {
                    "read); exit code 3");
   std::_Exit(3);
 }
+
+} // namespace
 
 int main(int argc, char** argv) {
   std::set_terminate(on_terminate);
@@ -203,17 +208,17 @@ int main(int argc, char** argv) {
   }
 
   if (opts.has_role("hub")) {
-    auto port = sys.middleman().publish_local_groups(
-      opts.node.port, opts.node.host.c_str(), true);
-    if (!port) {
+    auto server = duet::start_group_server(sys);
+    unkept.push_back(caf::actor_cast<caf::actor>(server));
+    kept.push_back(
+      watched("group server", caf::actor_cast<caf::actor>(server)));
+    auto port = publish(sys, opts.node, server, error);
+    if (port == 0) {
       stop_unkept();
-      return fail(1, "node.port=" + std::to_string(opts.node.port)
-                       + ": cannot publish the groups on " + opts.node.host
-                       + ":" + std::to_string(opts.node.port) + ": "
-                       + sys.render(port.error()));
+      return fail(1, error);
     }
-    ready += " caf=" + opts.node.host + ":" + std::to_string(*port);
-    duet::log::info("hub: groups published on ", opts.node.host, ":", *port);
+    ready += " caf=" + opts.node.host + ":" + std::to_string(port);
+    duet::log::info("hub: groups served on ", opts.node.host, ":", port);
   }
 
   no_front stub; // outlives `http`, which refers to it
@@ -226,6 +231,9 @@ int main(int argc, char** argv) {
                                       opts.node.name))
       kept.push_back(std::move(x));
   }
+  stub.mutable_status().plaintext = opts.tls.insecure;
+  if (front)
+    front->shared_status()->plaintext = opts.tls.insecure;
   auto keeper = duet::start_keeper(sys, std::move(kept), give_up);
   unkept.clear();
   auto stop_actors = [&] { caf::anon_send(keeper, duet::local::stop{}); };
@@ -267,6 +275,15 @@ int main(int argc, char** argv) {
     }
     ready += " http=http://" + opts.node.host + ":" + std::to_string(*port);
   }
+  if (opts.tls.insecure) {
+    duet::log::warning(
+      "tls.insecure=true: this node talks to others in PLAINTEXT, and any "
+      "process that reaches its CAF port can join the cluster, send it "
+      "messages and read its traffic. For tests only.");
+    ready += " tls=off";
+  } else {
+    ready += " tls=" + opts.tls.proven_name;
+  }
   std::cout << ready << std::endl;
 
   int sig = 0;
@@ -286,13 +303,6 @@ int main(int argc, char** argv) {
       .receive([](bool) {}, [](const caf::error&) {});
   }
   stop_actors();
-  // A remote group lookup can hang for good (a CAF 0.17 limitation) and
-  // would then block the actor system's shutdown: exit without waiting.
-  if (auto hanging = duet::await_lookups(std::chrono::seconds(2));
-      hanging > 0) {
-    duet::log::warning(hanging, " group lookup(s) hang; exiting hard");
-    std::_Exit(gave_up ? 3 : 0);
-  }
   // Actors may still hold callbacks of HTTP sessions: let them go while the
   // io_context the sessions belong to still exists.
   sys.await_all_actors_done();

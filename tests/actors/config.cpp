@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <algorithm>
+
 #include "actors/config.hpp"
+#include "actors/pki.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet;
@@ -26,6 +29,12 @@ struct fixture {
     auto file = dir + "/node.ini";
     std::ofstream{file} << ini;
     std::vector<std::string> argv{"duet-node", "--config-file=" + file};
+    // These tests are about other sections; TLS has its own below.
+    auto has_tls = std::any_of(args.begin(), args.end(), [](auto& x) {
+      return x.rfind("--tls.", 0) == 0;
+    });
+    if (!has_tls && ini.find("[tls]") == std::string::npos)
+      argv.push_back("--tls.insecure=true");
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> ptrs;
     for (auto& arg : argv)
@@ -177,13 +186,50 @@ TEST_SUITE("actors.config") {
       CAPTURE(entry.path().string());
       std::vector<std::string> argv{"duet-node",
                                     "--config-file=" + entry.path().string()};
+      // The files name run/pki/ (made by tools/cluster up); here the test
+      // PKI stands in for it.
+      auto text = test::read_file(entry.path().string());
+      auto start = text.find("\nname=\"") + 7;
+      auto name = text.substr(start, text.find('"', start) - start);
+      for (auto& arg : test::tls_args(name))
+        argv.push_back(arg);
       std::vector<char*> ptrs;
       for (auto& arg : argv)
         ptrs.push_back(arg.data());
       node_config c;
-      auto r = c.init(2, ptrs.data());
+      auto r = c.init(static_cast<int>(ptrs.size()), ptrs.data());
       CHECK_MESSAGE(r, (r ? "" : r.error().message));
     }
+  }
+
+  TEST_CASE_FIXTURE(fixture, "TLS is on by default and its files checked") {
+    // Without files and without insecure=true a node refuses to start and
+    // says how to make certificates.
+    auto err = error_of(verifier_ini, {"--tls.insecure=false"});
+    CHECK(contains(err, "tls.ca, tls.certificate and tls.key are required"));
+    CHECK(contains(err, "duet-pki"));
+    // A certificate for another node.
+    err = error_of(verifier_ini, test::tls_args("someone-else"));
+    CHECK(contains(err, "is for node 'someone-else', but node.name is 'v1'"));
+    // A key that is not the certificate's.
+    auto args = test::tls_args("v1");
+    args[2] = "--tls.key=" + test::test_pki::key("someone-else");
+    CHECK(contains(error_of(verifier_ini, args), "is not the key of"));
+    // A certificate of another CA.
+    pki::init_ca(dir + "/other");
+    pki::issue(dir + "/other", "v1");
+    args = test::tls_args("v1");
+    args[1] = "--tls.certificate=" + dir + "/other/v1.pem";
+    args[2] = "--tls.key=" + dir + "/other/v1.key";
+    CHECK(contains(error_of(verifier_ini, args), "does not chain to"));
+    // Missing files are named (CAF would hang on them).
+    args = test::tls_args("v1");
+    args[0] = "--tls.ca=" + dir + "/nope.pem";
+    CHECK(contains(error_of(verifier_ini, args), "nope.pem: no such file"));
+    // The right files load, and the name is proven.
+    REQUIRE(load(verifier_ini, test::tls_args("v1")));
+    CHECK(cfg->opts.tls.proven_name == "v1");
+    CHECK(cfg->opts.tls.insecure == false);
   }
 
 } // TEST_SUITE

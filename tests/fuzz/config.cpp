@@ -23,9 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> args{"duet-node", "--config-file=" + file};
   while (nul != std::string::npos) {
     auto next = input.find('\0', nul + 1);
-    auto arg = input.substr(nul + 1, next == std::string::npos
-                                       ? std::string::npos
-                                       : next - nul - 1);
+    auto arg = input.substr(
+      nul + 1, next == std::string::npos ? std::string::npos : next - nul - 1);
     nul = next;
     // Help only prints; another config file is a path outside the input.
     if (arg == "--help" || arg == "-h" || arg.find("--config-file") == 0

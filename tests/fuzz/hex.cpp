@@ -21,8 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::require(bytes->size() * 2 == size, "wrong decoded size");
   auto back = crypto::encode_hex(bytes->data(), bytes->size());
   for (size_t i = 0; i < size; ++i)
-    fuzz::require(back[i]
-                    == std::tolower(static_cast<unsigned char>(hex[i])),
+    fuzz::require(back[i] == std::tolower(static_cast<unsigned char>(hex[i])),
                   "round trip differs");
   return 0;
 }

@@ -76,10 +76,10 @@ void read_as(caf::actor_system& sys, const char* data, size_t size) {
   T x;
   if (!caf_reads([&] { return src(x); }))
     return;
-  if constexpr (std::is_same_v<T, verify_request>
-                || std::is_same_v<T, std::vector<verify_request>>
-                || std::is_same_v<T, node_registration>
-                || std::is_same_v<T, registry>)
+  if constexpr (
+    std::is_same_v<
+      T,
+      verify_request> || std::is_same_v<T, std::vector<verify_request>> || std::is_same_v<T, node_registration> || std::is_same_v<T, registry>)
     checked(x);
   else if constexpr (std::is_same_v<T, batch_verdicts>)
     (void) check(x, x.answers.size());

@@ -50,11 +50,13 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   verify_request req{"seed", "text", "00ff"};
   std::vector<verify_request> batch{req, req};
-  batch_verdicts answers{"verifier-1/verifier-0", {{0, true, ""}, {4, false,
-                                                                  "unknown"}}};
+  batch_verdicts answers{"verifier-1/verifier-0",
+                         {{0, true, ""}, {4, false, "unknown"}}};
   node_registration reg{"verifier-1", "127.0.0.1", 4101, {}, 2, {}};
   registry r;
-  r.nodes.push_back({"verifier-1", "127.0.0.1:4101", "up",
+  r.nodes.push_back({"verifier-1",
+                     "127.0.0.1:4101",
+                     "up",
                      {{"verifier-1/verifier-0", "up", 0, 12}}});
   choreo_task task{"ab12cd34-0", 1, req};
   choreo_result result{"ab12cd34-0", true, true, "verifier-1/verifier-0",

@@ -10,6 +10,9 @@
 #include <mutex>
 #include <thread>
 
+#include <filesystem>
+
+#include "actors/pki.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet::test;
@@ -138,6 +141,69 @@ TEST_SUITE("scenario.hardening") {
     CHECK(metric(c.verifier_http_ports[0],
                  "duet_invalid_messages_total{actor=\"verifier\"}")
           >= 4);
+  }
+
+  TEST_CASE("a peer without a cluster certificate is refused before BASP") {
+    cluster c{orchestrated()};
+    REQUIRE(c.wait_verifiers_up(3));
+    auto port = std::to_string(c.verifier_ports[0]);
+    std::string out;
+    // Plaintext: no TLS handshake, no BASP.
+    CHECK(run_rogue("--verifier=127.0.0.1:" + port, out, "none") != 0);
+    MESSAGE(out);
+    // A certificate from another CA, even with the right name.
+    auto other = make_temp_dir();
+    duet::pki::init_ca(other);
+    duet::pki::issue(other, "rogue");
+    CHECK(run_rogue("--verifier=127.0.0.1:" + port, out,
+                    other + "/ca.pem," + other + "/rogue.pem," + other
+                      + "/rogue.key")
+          != 0);
+    MESSAGE(out);
+    std::filesystem::remove_all(other);
+    CHECK(right_answers(c, 10, "/api/orchestration/signature") == 10);
+  }
+
+  TEST_CASE("a BASP header announcing 4 GB does not grow a node") {
+    cluster c{orchestrated()};
+    REQUIRE(c.wait_verifiers_up(3));
+    // op 1 (client handshake), payload_len 0xFFFFFFFF: CAF sized its read
+    // buffer to it before the handshake (3-4 GB RSS on plaintext ports).
+    std::string header(32, '\0');
+    header[0] = 1;
+    for (int i = 4; i < 8; ++i)
+      header[i] = '\xff';
+    std::vector<std::pair<process*, uint16_t>> targets{
+      {c.verifiers[0].get(), c.verifier_ports[0]},
+      {c.supervisor.get(), c.supervisor_port}};
+    for (auto [node, port] : targets) {
+      auto before = rss_kib(node->pid());
+      tcp_client raw{port};
+      REQUIRE(raw.send(header));
+      CHECK(raw.closed_by_peer(5000ms)); // the TLS handshake fails
+      auto after = rss_kib(node->pid());
+      MESSAGE("RSS before ", before, " KiB, after ", after, " KiB");
+      CHECK(after < before + 20 * 1024);
+      CHECK(node->running());
+    }
+    CHECK(right_answers(c, 10, "/api/orchestration/signature") == 10);
+  }
+
+  TEST_CASE("tls.insecure=true runs in plaintext and says so") {
+    auto opts = orchestrated();
+    opts.verifiers = 1;
+    opts.insecure = true;
+    cluster c{opts};
+    REQUIRE_MESSAGE(c.wait_verifiers_up(1),
+                    (c.front->err() + "\n" + c.verifiers[0]->err() + "\n"
+                     + c.supervisor->err()));
+    CHECK(right_answers(c, 6, "/api/orchestration/signature") == 6);
+    auto health = c.health();
+    CHECK(health["tls"] == false);
+    CHECK(health["warning"].get<std::string>().find("plaintext")
+          != std::string::npos);
+    CHECK(c.front->err().find("PLAINTEXT") != std::string::npos);
+    CHECK(c.front->out().find("tls=off") != std::string::npos);
   }
 
   TEST_CASE("an instance a peer kills with an exit message is restarted") {

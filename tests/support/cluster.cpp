@@ -2,6 +2,11 @@
 
 #include <csignal>
 #include <filesystem>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include "actors/pki.hpp"
 
 namespace duet::test {
 
@@ -13,11 +18,83 @@ std::string node_binary() {
   return DUET_NODE_BIN;
 }
 
+namespace {
+
+struct pki_state {
+  std::mutex mtx;
+  std::string dir;
+  std::set<std::string> issued;
+
+  pki_state() : dir(make_temp_dir()) {
+    if (!pki::init_ca(dir))
+      throw std::runtime_error("cannot make the test CA");
+  }
+
+  ~pki_state() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+
+  std::string path(const std::string& name, const char* ext) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (issued.insert(name).second && !pki::issue(dir, name))
+      throw std::runtime_error("cannot issue a test certificate for " + name);
+    return dir + "/" + name + ext;
+  }
+};
+
+pki_state& the_pki() {
+  static pki_state instance;
+  return instance;
+}
+
+// The node.name a config file of config/ gives.
+std::string name_in(const std::string& config) {
+  auto text = read_file(source_dir() + "/config/" + config);
+  auto pos = text.find("\nname=\"");
+  if (pos == std::string::npos)
+    return {};
+  auto start = pos + 7;
+  return text.substr(start, text.find('"', start) - start);
+}
+
+} // namespace
+
+const std::string& test_pki::ca() {
+  static const std::string path = the_pki().dir + "/ca.pem";
+  return path;
+}
+
+std::string test_pki::certificate(const std::string& name) {
+  return the_pki().path(name, ".pem");
+}
+
+std::string test_pki::key(const std::string& name) {
+  return the_pki().path(name, ".key");
+}
+
+std::vector<std::string> tls_args(const std::string& name) {
+  return {"--tls.ca=" + test_pki::ca(),
+          "--tls.certificate=" + test_pki::certificate(name),
+          "--tls.key=" + test_pki::key(name)};
+}
+
 std::unique_ptr<process> start_node(const std::string& config,
                                     std::vector<std::string> extra,
                                     const std::string& log_prefix) {
   std::vector<std::string> argv{node_binary(), "--config-file=" + source_dir()
                                                  + "/config/" + config};
+  auto name = name_in(config);
+  auto has_tls = false;
+  for (auto& arg : extra) {
+    if (arg.rfind("--node.name=", 0) == 0)
+      name = arg.substr(12);
+    if (arg.rfind("--tls.", 0) == 0)
+      has_tls = true;
+  }
+  if (!has_tls && !name.empty())
+    for (auto& arg : tls_args(name))
+      argv.push_back(std::move(arg));
   for (auto& arg : extra)
     argv.push_back(std::move(arg));
   return std::make_unique<process>(std::move(argv), log_prefix);
@@ -83,6 +160,8 @@ cluster::cluster(cluster_options options)
   args.push_back(opts.hub          ? "--front.style=choreography"
                  : opts.supervisor ? "--front.style=orchestration"
                                    : "--front.style=direct");
+  if (opts.insecure)
+    args.push_back("--tls.insecure=true");
   for (auto& arg : opts.front_extra)
     args.push_back(arg);
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -121,6 +200,8 @@ void cluster::start_verifier(size_t i) {
       ? "--verifier.supervisor=127.0.0.1:" + std::to_string(supervisor_port)
       : std::string{"--verifier.supervisor=\"\""},
     hub_arg()};
+  if (opts.insecure)
+    args.push_back("--tls.insecure=true");
   for (auto& arg : opts.verifier_extra)
     args.push_back(arg);
   verifiers[i] = start_node(file, std::move(args),
@@ -133,10 +214,11 @@ std::string cluster::hub_arg() const {
 }
 
 void cluster::start_hub() {
-  hub = start_node("hub.ini",
-                   {"--node.port=" + std::to_string(hub_port),
-                    "--node.http-port=0"},
-                   dir + "/hub");
+  std::vector<std::string> args{"--node.port=" + std::to_string(hub_port),
+                                "--node.http-port=0"};
+  if (opts.insecure)
+    args.push_back("--tls.insecure=true");
+  hub = start_node("hub.ini", std::move(args), dir + "/hub");
 }
 
 bool cluster::wait_members(std::chrono::milliseconds timeout) {
@@ -167,6 +249,8 @@ bool cluster::wait_members(std::chrono::milliseconds timeout) {
 void cluster::start_supervisor() {
   std::vector<std::string> args{
     "--node.port=" + std::to_string(supervisor_port), "--node.http-port=0"};
+  if (opts.insecure)
+    args.push_back("--tls.insecure=true");
   for (auto& arg : opts.supervisor_extra)
     args.push_back(arg);
   supervisor = start_node("supervisor.ini", std::move(args),
@@ -220,9 +304,16 @@ seed_vector::seed_vector() {
 }
 
 int run_rogue(const std::string& arg, std::string& output,
-              std::chrono::milliseconds timeout) {
+              const std::string& tls, std::chrono::milliseconds timeout) {
   auto dir = make_temp_dir();
-  process p{{DUET_ROGUE_BIN, arg}, dir + "/rogue"};
+  std::vector<std::string> argv{DUET_ROGUE_BIN, arg};
+  if (tls == "member")
+    argv.push_back("--tls=" + test_pki::ca() + ","
+                   + test_pki::certificate("rogue") + ","
+                   + test_pki::key("rogue"));
+  else if (tls != "none")
+    argv.push_back("--tls=" + tls);
+  process p{std::move(argv), dir + "/rogue"};
   auto rc = p.wait(timeout);
   output = p.out() + p.err();
   if (rc < 0)
@@ -230,6 +321,14 @@ int run_rogue(const std::string& arg, std::string& output,
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
   return rc;
+}
+
+size_t rss_kib(int pid) {
+  auto status = read_file("/proc/" + std::to_string(pid) + "/status");
+  auto pos = status.find("VmRSS:");
+  if (pos == std::string::npos)
+    return 0;
+  return std::stoul(status.substr(pos + 6));
 }
 
 double metric(uint16_t http_port, const std::string& series) {

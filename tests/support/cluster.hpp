@@ -18,7 +18,21 @@ namespace duet::test {
 std::string source_dir();
 std::string node_binary();
 
-/// Starts `duet-node --config-file=config/<config> extra...`.
+/// The test run's cluster PKI (made once per test process, removed at its
+/// end): the CA file, and a certificate and key issued for `name` on first
+/// use.
+struct test_pki {
+  static const std::string& ca();
+  static std::string certificate(const std::string& name);
+  static std::string key(const std::string& name);
+};
+
+/// `--tls.ca=... --tls.certificate=... --tls.key=...` for node `name`.
+std::vector<std::string> tls_args(const std::string& name);
+
+/// Starts `duet-node --config-file=config/<config> extra...`. Unless `extra`
+/// sets `--tls.` keys, the node gets the test PKI's certificate for its
+/// name (`--node.name=` in `extra`, else the file's).
 std::unique_ptr<process> start_node(const std::string& config,
                                     std::vector<std::string> extra,
                                     const std::string& log_prefix);
@@ -35,6 +49,9 @@ struct cluster_options {
   std::vector<std::string> front_extra;
   std::vector<std::string> verifier_extra;
   std::vector<std::string> supervisor_extra;
+  /// Plaintext between the nodes (tls.insecure=true) instead of the test
+  /// PKI's certificates.
+  bool insecure = false;
 };
 
 /// A front, verifier nodes and optionally a supervisor, on free ports.
@@ -89,9 +106,15 @@ public:
 };
 
 /// Runs `duet-rogue ARG` (a hostile cluster member) to its end; returns its
-/// exit code (-1 if it did not end within `timeout`) and its output.
+/// exit code (-1 if it did not end within `timeout`) and its output. `tls`
+/// is "member" (a certificate of the test CA), "none" (plaintext), or
+/// "CA,CERT,KEY".
 int run_rogue(const std::string& arg, std::string& output,
+              const std::string& tls = "member",
               std::chrono::milliseconds timeout = 60s);
+
+/// Returns the resident set size of process `pid` in KiB (0 if unknown).
+size_t rss_kib(int pid);
 
 /// Returns the value of the Prometheus series `series` (exactly as printed,
 /// labels included) at `http_port`/metrics, or -1 if absent.

@@ -4,6 +4,11 @@
 // were internal once (timers, retries). It prints one line per attack with
 // what came back and exits 0 if every attack could be sent.
 //
+//   duet-rogue [--tls=CA,CERT,KEY] --ATTACK=HOST:PORT
+//
+// With --tls it is a member with a certificate of the cluster CA; without,
+// a process that merely reaches the port (plaintext).
+//
 //   duet-rogue --supervisor=HOST:PORT
 //   duet-rogue --verifier=HOST:PORT
 //   duet-rogue --hub=HOST:PORT
@@ -17,7 +22,9 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
+#include "actors/connect.hpp"
 #include "actors/fwd.hpp"
 #include "actors/groups.hpp"
 #include "actors/options.hpp"
@@ -39,14 +46,31 @@ typename Inspector::result_type inspect(Inspector& f, bad_variant& x) {
 }
 
 struct config : caf::actor_system_config {
-  config() {
+  explicit config(const std::string& tls) {
     add_duet_types(*this);
     add_message_type<bad_variant>("@config_value");
     load<caf::io::middleman>();
     set("middleman.heartbeat-interval", caf::timespan{200ms});
     set("middleman.attach-utility-actors", true);
+    if (tls.empty())
+      return;
+    auto a = tls.find(',');
+    auto b = tls.find(',', a + 1);
+    load<caf::openssl::manager>();
+    set("openssl.cafile", tls.substr(0, a));
+    set("openssl.certificate", tls.substr(a + 1, b - a - 1));
+    set("openssl.key", tls.substr(b + 1));
   }
 };
+
+// Connects to the actor published at host:port (over TLS if loaded).
+template <class Handle>
+caf::expected<Handle>
+connect(caf::actor_system& sys, const std::string& host, uint16_t port) {
+  if (sys.has_openssl_manager())
+    return caf::openssl::remote_actor<Handle>(sys, host, port);
+  return sys.middleman().remote_actor<Handle>(host, port);
+}
 
 // Old internal atoms: a node must drop these, never act on them.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -72,7 +96,7 @@ bool split(const std::string& address, std::string& host, uint16_t& port) {
 
 int attack_supervisor(caf::actor_system& sys, const std::string& host,
                       uint16_t port) {
-  auto sup = sys.middleman().remote_actor<supervisor_actor>(host, port);
+  auto sup = connect<supervisor_actor>(sys, host, port);
   if (!sup) {
     std::cerr << "cannot connect: " << sys.render(sup.error()) << "\n";
     return 1;
@@ -108,7 +132,7 @@ int attack_supervisor(caf::actor_system& sys, const std::string& host,
 
 int attack_verifier(caf::actor_system& sys, const std::string& host,
                     uint16_t port) {
-  auto agent = sys.middleman().remote_actor<verifier_node_actor>(host, port);
+  auto agent = connect<verifier_node_actor>(sys, host, port);
   if (!agent) {
     std::cerr << "cannot connect: " << sys.render(agent.error()) << "\n";
     return 1;
@@ -144,7 +168,7 @@ int attack_verifier(caf::actor_system& sys, const std::string& host,
 
 int kill_instance(caf::actor_system& sys, const std::string& host,
                   uint16_t port) {
-  auto agent = sys.middleman().remote_actor<verifier_node_actor>(host, port);
+  auto agent = connect<verifier_node_actor>(sys, host, port);
   if (!agent)
     return 1;
   caf::scoped_actor self{sys};
@@ -165,9 +189,7 @@ int send_bad_variant(caf::actor_system& sys, const std::string& host,
                      uint16_t port) {
   caf::scoped_actor self{sys};
   caf::strong_actor_ptr ptr;
-  self
-    ->request(sys.middleman().actor_handle(), 5s, caf::connect_atom::value,
-              host, port)
+  self->request(connector(sys), 5s, caf::connect_atom::value, host, port)
     .receive([&](caf::node_id&, caf::strong_actor_ptr& x,
                  std::set<std::string>&) { ptr = std::move(x); },
              [](caf::error&) {});
@@ -179,43 +201,54 @@ int send_bad_variant(caf::actor_system& sys, const std::string& host,
   return 0;
 }
 
-int attack_hub(caf::actor_system& sys, const std::string& hub) {
+int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
   caf::scoped_actor self{sys};
-  auto tasks = sys.groups().get("remote",
-                                std::string{task_group_name} + "@" + hub);
-  auto results = sys.groups().get("remote",
-                                  std::string{result_group_name} + "@" + hub);
+  auto server = connect<group_server_actor>(sys, host, port);
+  if (!server) {
+    std::cerr << "cannot reach the hub: " << sys.render(server.error()) << "\n";
+    return 1;
+  }
+  auto get = [&](const std::string& name) {
+    caf::group grp;
+    self->request(*server, 5s, caf::get_atom::value, name)
+      .receive([&](caf::group& x) { grp = std::move(x); }, [](caf::error&) {});
+    return grp;
+  };
+  auto tasks = get(task_group_name);
+  auto results = get(result_group_name);
+  ask(self, *server, "a group of its own", caf::get_atom::value,
+      std::string{"rogue-group"});
   if (!tasks || !results) {
     std::cerr << "cannot join the groups\n";
     return 1;
   }
   // Members: far more than any consumer keeps.
   for (int i = 0; i < 3000; ++i)
-    self->send(*tasks, member_beat{"rogue#" + std::to_string(i), false});
-  self->send(*tasks, member_beat{std::string(100000, 'm'), false});
-  self->send(*tasks, member_beat{"\xff\xfe", false});
+    self->send(tasks, member_beat{"rogue#" + std::to_string(i), false});
+  self->send(tasks, member_beat{std::string(100000, 'm'), false});
+  self->send(tasks, member_beat{"\xff\xfe", false});
   std::cout << "3000 fake members beat\n";
   // Tasks no front published, some malformed.
   for (int i = 0; i < 2000; ++i)
-    self->send(*tasks, choreo_task{"rogue-" + std::to_string(i), 1,
-                                   verify_request{"seed", "t", "00"}});
-  self->send(*tasks, choreo_task{"", 0, verify_request{}});
-  self->send(*tasks, choreo_task{std::string(5000, 'i'), 1, {}});
-  self->send(*tasks,
+    self->send(tasks, choreo_task{"rogue-" + std::to_string(i), 1,
+                                  verify_request{"seed", "t", "00"}});
+  self->send(tasks, choreo_task{"", 0, verify_request{}});
+  self->send(tasks, choreo_task{std::string(5000, 'i'), 1, {}});
+  self->send(tasks,
              choreo_task{"ok-1", 1,
                          verify_request{std::string(10000, 'k'), "", ""}});
   std::cout << "2003 fake tasks\n";
   // Results for tasks that do not exist, or malformed.
   for (int i = 0; i < 2000; ++i)
-    self->send(*results,
+    self->send(results,
                choreo_result{"rogue-" + std::to_string(i), true, true,
                              "rogue-verifier-" + std::to_string(i), "forged"});
-  self->send(*results, choreo_result{"x", true, true, "v", "\xc0\xaf"});
+  self->send(results, choreo_result{"x", true, true, "v", "\xc0\xaf"});
   std::cout << "2001 fake results\n";
   // Old internal messages.
-  self->send(*tasks, tick_atom::value);
-  self->send(*tasks, group_atom::value, std::string{"duet-tasks"});
-  self->send(*results, tick_atom::value);
+  self->send(tasks, tick_atom::value);
+  self->send(tasks, group_atom::value, std::string{"duet-tasks"});
+  self->send(results, tick_atom::value);
   std::cout << "old ticks and lookups\n";
   std::this_thread::sleep_for(500ms);
   return 0;
@@ -224,14 +257,23 @@ int attack_hub(caf::actor_system& sys, const std::string& hub) {
 } // namespace
 
 int main(int argc, char** argv) {
-  config cfg;
-  caf::actor_system sys{cfg};
-  if (argc != 2) {
-    std::cerr << "usage: duet-rogue --supervisor=|--verifier=|--hub=|"
-                 "--kill-instance=|--bad-variant=HOST:PORT\n";
+  std::string tls;
+  std::string arg;
+  for (int i = 1; i < argc; ++i) {
+    std::string x = argv[i];
+    if (x.rfind("--tls=", 0) == 0)
+      tls = x.substr(6);
+    else
+      arg = x;
+  }
+  if (arg.empty()) {
+    std::cerr << "usage: duet-rogue [--tls=CA,CERT,KEY] --supervisor=|"
+                 "--verifier=|--hub=|--kill-instance=|--bad-variant="
+                 "HOST:PORT\n";
     return 2;
   }
-  std::string arg = argv[1];
+  config cfg{tls};
+  caf::actor_system sys{cfg};
   auto eq = arg.find('=');
   auto what = arg.substr(0, eq);
   auto address = eq == std::string::npos ? "" : arg.substr(eq + 1);
@@ -250,7 +292,7 @@ int main(int argc, char** argv) {
   if (what == "--bad-variant")
     return send_bad_variant(sys, host, port);
   if (what == "--hub")
-    return attack_hub(sys, address);
+    return attack_hub(sys, host, port);
   std::cerr << "unknown attack " << what << "\n";
   return 2;
 }

@@ -1,0 +1,292 @@
+#include "actors/pki.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "actors/small_file.hpp"
+#include "actors/text.hpp"
+
+namespace duet::pki {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct free_bio {
+  void operator()(BIO* x) const noexcept {
+    BIO_free(x);
+  }
+};
+struct free_key {
+  void operator()(EVP_PKEY* x) const noexcept {
+    EVP_PKEY_free(x);
+  }
+};
+struct free_x509 {
+  void operator()(X509* x) const noexcept {
+    X509_free(x);
+  }
+};
+struct free_store {
+  void operator()(X509_STORE* x) const noexcept {
+    X509_STORE_free(x);
+  }
+};
+struct free_store_ctx {
+  void operator()(X509_STORE_CTX* x) const noexcept {
+    X509_STORE_CTX_free(x);
+  }
+};
+struct free_stack {
+  void operator()(STACK_OF(X509) * x) const noexcept {
+    sk_X509_pop_free(x, X509_free);
+  }
+};
+
+using bio_ptr = std::unique_ptr<BIO, free_bio>;
+using key_ptr = std::unique_ptr<EVP_PKEY, free_key>;
+using x509_ptr = std::unique_ptr<X509, free_x509>;
+
+// Returns the oldest queued OpenSSL error as text and clears the queue.
+std::string ssl_error() {
+  auto code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0)
+    return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof(buf));
+  return buf;
+}
+
+failure bad(const std::string& where, const std::string& what) {
+  return failure{ec::invalid_config, where + ": " + what};
+}
+
+// Writes `data` to `path` with `mode` (replacing the file).
+expected<bool> write_file(const std::string& path, const std::string& data,
+                          mode_t mode) {
+  ::unlink(path.c_str());
+  auto fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+  if (fd < 0)
+    return bad(path, "cannot create");
+  auto n = ::write(fd, data.data(), data.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(data.size()))
+    return bad(path, "cannot write");
+  return true;
+}
+
+template <class F>
+std::string to_pem(F write) {
+  bio_ptr out{BIO_new(BIO_s_mem())};
+  write(out.get());
+  char* data = nullptr;
+  auto n = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  auto ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  if (ext == nullptr)
+    return false;
+  auto ok = X509_add_ext(cert, ext, -1) == 1;
+  X509_EXTENSION_free(ext);
+  return ok;
+}
+
+// Makes a certificate for `name` valid for `days`, signed by `signer`
+// (self-signed if `issuer` is null).
+x509_ptr make_cert(const std::string& name, EVP_PKEY* key, X509* issuer,
+                   EVP_PKEY* signer, long days, bool is_ca) {
+  x509_ptr cert{X509_new()};
+  if (!cert)
+    return nullptr;
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof(serial));
+  serial[0] &= 0x7F;
+  auto bn = BN_bin2bn(serial, sizeof(serial), nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+  BN_free(bn);
+  X509_set_version(cert.get(), 2);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -300);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
+  X509_set_pubkey(cert.get(), key);
+  auto subject = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(
+    subject, "CN", MBSTRING_UTF8,
+    reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>("duet"), -1,
+                             -1, 0);
+  X509_set_issuer_name(cert.get(), issuer != nullptr
+                                     ? X509_get_subject_name(issuer)
+                                     : subject);
+  auto self = issuer != nullptr ? issuer : cert.get();
+  auto ok = is_ca ? add_ext(cert.get(), self, NID_basic_constraints,
+                            "critical,CA:TRUE,pathlen:0")
+                      && add_ext(cert.get(), self, NID_key_usage,
+                                 "critical,keyCertSign,cRLSign")
+                  : add_ext(cert.get(), self, NID_basic_constraints,
+                            "critical,CA:FALSE")
+                      && add_ext(cert.get(), self, NID_key_usage,
+                                 "critical,digitalSignature")
+                      && add_ext(cert.get(), self, NID_ext_key_usage,
+                                 "serverAuth,clientAuth")
+                      && add_ext(cert.get(), self, NID_subject_alt_name,
+                                 ("DNS:" + name).c_str());
+  ok = ok && add_ext(cert.get(), self, NID_subject_key_identifier, "hash");
+  if (!ok || X509_sign(cert.get(), signer, EVP_sha256()) == 0)
+    return nullptr;
+  return cert;
+}
+
+expected<key_ptr> read_key(const std::string& path) {
+  auto pem = read_small_file(path);
+  if (!pem)
+    return std::move(pem.error());
+  bio_ptr in{BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()))};
+  key_ptr key{PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr)};
+  if (!key)
+    return bad(path, "not a PEM private key (" + ssl_error() + ")");
+  return key;
+}
+
+// Reads every certificate of a PEM file, in order.
+expected<std::vector<x509_ptr>> read_certs(const std::string& path) {
+  auto pem = read_small_file(path);
+  if (!pem)
+    return std::move(pem.error());
+  bio_ptr in{BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()))};
+  std::vector<x509_ptr> result;
+  while (auto x = PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr))
+    result.emplace_back(x);
+  ERR_clear_error(); // the end of the file
+  if (result.empty())
+    return bad(path, "no PEM certificate in it");
+  return result;
+}
+
+std::string common_name(X509* cert) {
+  char buf[256] = {0};
+  auto n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+                                     NID_commonName, buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
+}
+
+} // namespace
+
+expected<bool> init_ca(const std::string& dir) {
+  std::error_code err;
+  fs::create_directories(dir, err);
+  if (err)
+    return bad(dir, "cannot create the folder");
+  ::chmod(dir.c_str(), 0700);
+  if (fs::exists(dir + "/ca.pem"))
+    return false;
+  key_ptr key{EVP_EC_gen("P-256")};
+  if (!key)
+    return bad(dir, "cannot make a key: " + ssl_error());
+  auto cert = make_cert("duet cluster CA", key.get(), nullptr, key.get(),
+                        3650, true);
+  if (!cert)
+    return bad(dir, "cannot make the CA certificate: " + ssl_error());
+  auto key_pem = to_pem([&](BIO* out) {
+    PEM_write_bio_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr,
+                             nullptr);
+  });
+  auto cert_pem = to_pem([&](BIO* out) { PEM_write_bio_X509(out, cert.get()); });
+  if (auto ok = write_file(dir + "/ca.key", key_pem, 0600); !ok)
+    return ok;
+  if (auto ok = write_file(dir + "/ca.pem", cert_pem, 0644); !ok)
+    return ok;
+  return true;
+}
+
+expected<bool> issue(const std::string& dir, const std::string& name) {
+  if (!is_name(name, 64) || name.find_first_of("/#") != std::string::npos)
+    return bad(name, "not a node name (1..64 of A-Z a-z 0-9 - _ . : @)");
+  auto ca_key = read_key(dir + "/ca.key");
+  if (!ca_key)
+    return std::move(ca_key.error());
+  auto ca = read_certs(dir + "/ca.pem");
+  if (!ca)
+    return std::move(ca.error());
+  key_ptr key{EVP_EC_gen("P-256")};
+  if (!key)
+    return bad(dir, "cannot make a key: " + ssl_error());
+  auto cert = make_cert(name, key.get(), ca->front().get(), ca_key->get(),
+                        730, false);
+  if (!cert)
+    return bad(dir, "cannot make the certificate of " + name + ": "
+                      + ssl_error());
+  auto key_pem = to_pem([&](BIO* out) {
+    PEM_write_bio_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr,
+                             nullptr);
+  });
+  auto cert_pem = to_pem([&](BIO* out) { PEM_write_bio_X509(out, cert.get()); });
+  if (auto ok = write_file(dir + "/" + name + ".key", key_pem, 0600); !ok)
+    return ok;
+  return write_file(dir + "/" + name + ".pem", cert_pem, 0644);
+}
+
+expected<identity> check(const std::string& ca, const std::string& certificate,
+                         const std::string& key) {
+  auto cas = read_certs(ca);
+  if (!cas)
+    return std::move(cas.error());
+  auto chain = read_certs(certificate);
+  if (!chain)
+    return std::move(chain.error());
+  auto pkey = read_key(key);
+  if (!pkey)
+    return std::move(pkey.error());
+  auto leaf = chain->front().get();
+  if (X509_check_private_key(leaf, pkey->get()) != 1) {
+    ERR_clear_error();
+    return bad(key, "is not the key of " + certificate);
+  }
+  std::unique_ptr<X509_STORE, free_store> store{X509_STORE_new()};
+  for (auto& x : *cas)
+    X509_STORE_add_cert(store.get(), x.get());
+  std::unique_ptr<STACK_OF(X509), free_stack> untrusted{sk_X509_new_null()};
+  for (size_t i = 1; i < chain->size(); ++i)
+    sk_X509_push(untrusted.get(), X509_dup((*chain)[i].get()));
+  std::unique_ptr<X509_STORE_CTX, free_store_ctx> ctx{X509_STORE_CTX_new()};
+  X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get());
+  if (X509_verify_cert(ctx.get()) != 1) {
+    auto why = X509_verify_cert_error_string(
+      X509_STORE_CTX_get_error(ctx.get()));
+    ERR_clear_error();
+    return bad(certificate, std::string{"does not chain to "} + ca + " ("
+                              + why + ")");
+  }
+  identity result;
+  result.name = common_name(leaf);
+  int days = 0;
+  int secs = 0;
+  ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(leaf));
+  result.seconds_left = static_cast<long long>(days) * 86400 + secs;
+  if (result.name.empty())
+    return bad(certificate, "has no subject CN (the node's name)");
+  return result;
+}
+
+} // namespace duet::pki

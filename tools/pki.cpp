@@ -1,0 +1,62 @@
+// duet-pki: the cluster's certificates for mutual TLS between nodes.
+//
+//   duet-pki init DIR               # a CA in DIR (ca.pem, ca.key), if none
+//   duet-pki issue DIR NAME...      # NAME.pem / NAME.key per node, from it
+//   duet-pki check CA CERT KEY      # what a node checks before it starts
+//
+// tools/cluster up runs the first two for run/pki/ and every node of
+// config/; `tools/cluster cert NAME` issues one more. Keys are EC P-256,
+// written with mode 0600; a certificate carries its node's name as CN and
+// as a DNS subject alternative name.
+
+#include <iostream>
+#include <string>
+
+#include "actors/pki.hpp"
+
+namespace {
+
+constexpr const char* usage
+  = "usage: duet-pki init DIR\n"
+    "       duet-pki issue DIR NAME...\n"
+    "       duet-pki check CA CERTIFICATE KEY\n"
+    "Makes the cluster CA and one certificate per node (CN and DNS SAN = the\n"
+    "node's name, EC P-256, keys with mode 0600) for [tls] in node configs.\n";
+
+int fail(const std::string& what) {
+  std::cerr << "duet-pki: error: " << what << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "init" && argc == 3) {
+    auto made = duet::pki::init_ca(argv[2]);
+    if (!made)
+      return fail(made.error().message);
+    std::cout << (*made ? "made a CA in " : "kept the CA in ") << argv[2]
+              << "\n";
+    return 0;
+  }
+  if (cmd == "issue" && argc >= 4) {
+    for (int i = 3; i < argc; ++i) {
+      auto ok = duet::pki::issue(argv[2], argv[i]);
+      if (!ok)
+        return fail(ok.error().message);
+      std::cout << "issued " << argv[2] << "/" << argv[i] << ".pem\n";
+    }
+    return 0;
+  }
+  if (cmd == "check" && argc == 5) {
+    auto id = duet::pki::check(argv[2], argv[3], argv[4]);
+    if (!id)
+      return fail(id.error().message);
+    std::cout << id->name << ": valid for " << id->seconds_left / 86400
+              << " more days\n";
+    return 0;
+  }
+  std::cerr << usage;
+  return cmd == "-h" || cmd == "--help" ? 0 : 2;
+}
