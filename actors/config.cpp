@@ -35,7 +35,7 @@ const std::set<std::string> help_sections{
 const std::set<std::string> help_keys{"middleman.heartbeat-interval",
                                       "middleman.connection-timeout"};
 
-std::string trim(std::string str) {
+std::string trim(const std::string& str) {
   auto first = str.find_first_not_of(" \t\r");
   if (first == std::string::npos)
     return {};
@@ -260,7 +260,7 @@ expected<bool> node_config::check_file(const std::string& path) {
       return bad(where, key + " is set twice");
     given_.insert(key);
     if (!value.empty() && value.front() == '[' && value.back() != ']')
-      return bad(where + ": " + key, "lists must be written on one line");
+      return bad(where, key + ": lists must be written on one line");
     if (auto ok = check_value(key, value, true); !ok)
       return bad(where, ok.error().message);
   }

@@ -299,11 +299,12 @@ expected<keyring> load_keyring(const std::string& dir) {
     }
     auto name = file->get<std::string>();
     if (name.empty() || name.find('/') != std::string::npos)
-      return failure{ec::invalid_config,
-                     where + "\"file\" must be a file name inside " + dir};
-    auto key = public_key::from_file(dir + "/" + name);
+      return failure{
+        ec::invalid_config,
+        where.append("\"file\" must be a file name inside ").append(dir)};
+    auto key = public_key::from_file(std::string{dir}.append("/").append(name));
     if (!key)
-      return failure{ec::invalid_config, where + key.error().message};
+      return failure{ec::invalid_config, where.append(key.error().message)};
     if (auto added = result.add(id, std::move(*key), algo, legacy); !added)
       return failure{ec::invalid_config,
                      manifest_path + ": " + added.error().message};

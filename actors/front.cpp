@@ -246,7 +246,7 @@ void router_state::cluster(cluster_query& q) {
                         choreo));
   };
   // Gathers the task desk's counters, then the supervisor's registry.
-  auto with_registry = [this, reply](std::string choreo) {
+  auto with_registry = [this, reply](const std::string& choreo) {
     if (!supervisor) {
       reply(last_registry ? &*last_registry : nullptr, false, choreo);
       return;
@@ -431,8 +431,9 @@ const front_status& front_service::status() const noexcept {
 }
 
 std::vector<kept_actor>
-front_actors(std::shared_ptr<front_service> service, const front_options& opts,
-             const choreography_options& choreo, const std::string& node_name) {
+front_actors(const std::shared_ptr<front_service>& service,
+             const front_options& opts, const choreography_options& choreo,
+             const std::string& node_name) {
   std::vector<kept_actor> result;
   auto status = service->shared_status();
   std::weak_ptr<front_service> weak = service;

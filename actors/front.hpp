@@ -67,7 +67,8 @@ private:
 /// if `choreo.hub` is set, the task desk; each incarnation is handed to
 /// `service`.
 std::vector<kept_actor>
-front_actors(std::shared_ptr<front_service> service, const front_options& opts,
-             const choreography_options& choreo, const std::string& node_name);
+front_actors(const std::shared_ptr<front_service>& service,
+             const front_options& opts, const choreography_options& choreo,
+             const std::string& node_name);
 
 } // namespace duet

@@ -53,7 +53,7 @@ void lookup_group(caf::event_based_actor* self, const std::string& hub,
   auto span = caf::timespan{timeout};
   connect_to<group_server_actor>(
     self, host, port, span,
-    [self, name, span, reply](group_server_actor server) {
+    [self, name, span, reply](const group_server_actor& server) {
       self->request(server, span, caf::get_atom::value, name)
         .then(guard(self->name(),
                     [reply](caf::group& grp) {

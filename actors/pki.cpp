@@ -136,9 +136,8 @@ x509_ptr make_cert(const std::string& name, EVP_PKEY* key, X509* issuer,
   X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>("duet"), -1,
                              -1, 0);
-  X509_set_issuer_name(cert.get(), issuer != nullptr
-                                     ? X509_get_subject_name(issuer)
-                                     : subject);
+  X509_set_issuer_name(
+    cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : subject);
   auto self = issuer != nullptr ? issuer : cert.get();
   auto ok = is_ca ? add_ext(cert.get(), self, NID_basic_constraints,
                             "critical,CA:TRUE,pathlen:0")
@@ -204,15 +203,16 @@ expected<bool> init_ca(const std::string& dir) {
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
     return bad(dir, "cannot make a key: " + ssl_error());
-  auto cert = make_cert("duet cluster CA", key.get(), nullptr, key.get(),
-                        3650, true);
+  auto cert = make_cert("duet cluster CA", key.get(), nullptr, key.get(), 3650,
+                        true);
   if (!cert)
     return bad(dir, "cannot make the CA certificate: " + ssl_error());
   auto key_pem = to_pem([&](BIO* out) {
     PEM_write_bio_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr,
                              nullptr);
   });
-  auto cert_pem = to_pem([&](BIO* out) { PEM_write_bio_X509(out, cert.get()); });
+  auto cert_pem
+    = to_pem([&](BIO* out) { PEM_write_bio_X509(out, cert.get()); });
   if (auto ok = write_file(dir + "/ca.key", key_pem, 0600); !ok)
     return ok;
   if (auto ok = write_file(dir + "/ca.pem", cert_pem, 0644); !ok)
@@ -232,16 +232,17 @@ expected<bool> issue(const std::string& dir, const std::string& name) {
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
     return bad(dir, "cannot make a key: " + ssl_error());
-  auto cert = make_cert(name, key.get(), ca->front().get(), ca_key->get(),
-                        730, false);
+  auto cert = make_cert(name, key.get(), ca->front().get(), ca_key->get(), 730,
+                        false);
   if (!cert)
-    return bad(dir, "cannot make the certificate of " + name + ": "
-                      + ssl_error());
+    return bad(dir,
+               "cannot make the certificate of " + name + ": " + ssl_error());
   auto key_pem = to_pem([&](BIO* out) {
     PEM_write_bio_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr,
                              nullptr);
   });
-  auto cert_pem = to_pem([&](BIO* out) { PEM_write_bio_X509(out, cert.get()); });
+  auto cert_pem
+    = to_pem([&](BIO* out) { PEM_write_bio_X509(out, cert.get()); });
   if (auto ok = write_file(dir + "/" + name + ".key", key_pem, 0600); !ok)
     return ok;
   return write_file(dir + "/" + name + ".pem", cert_pem, 0644);
@@ -272,11 +273,11 @@ expected<identity> check(const std::string& ca, const std::string& certificate,
   std::unique_ptr<X509_STORE_CTX, free_store_ctx> ctx{X509_STORE_CTX_new()};
   X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get());
   if (X509_verify_cert(ctx.get()) != 1) {
-    auto why = X509_verify_cert_error_string(
-      X509_STORE_CTX_get_error(ctx.get()));
+    auto why
+      = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
     ERR_clear_error();
-    return bad(certificate, std::string{"does not chain to "} + ca + " ("
-                              + why + ")");
+    return bad(certificate,
+               std::string{"does not chain to "} + ca + " (" + why + ")");
   }
   identity result;
   result.name = common_name(leaf);

@@ -299,7 +299,7 @@ supervisor_impl::behavior_type
 supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
            supervisor_options opts, std::string node_name) {
   auto& st = self->state;
-  st.opts = std::move(opts);
+  st.opts = opts;
   st.node_name = std::move(node_name);
   drop_unexpected(self, st.name);
   self->set_down_handler(

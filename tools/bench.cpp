@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <iostream>
@@ -288,7 +289,7 @@ double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty())
     return 0;
   auto idx = static_cast<size_t>(
-    p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+    std::lround(p / 100.0 * static_cast<double>(sorted.size() - 1)));
   return sorted[std::min(idx, sorted.size() - 1)];
 }
 

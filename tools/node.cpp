@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   std::string ready = "duet-node " + opts.node.name + " ready:";
   // Every long-lived actor of the node is kept (see actors/keeper.hpp).
   std::vector<duet::kept_actor> kept;
-  auto watched = [](std::string name, caf::actor x) {
+  auto watched = [](std::string name, const caf::actor& x) {
     return duet::kept_actor{std::move(name),
                             [x](caf::actor_system&) { return x; }, nullptr, 0};
   };
