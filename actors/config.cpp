@@ -513,6 +513,13 @@ expected<bool> node_config::validate_tls() {
                                     + "'; issue one for this node (duet-pki "
                                       "issue DIR "
                                     + opts.node.name + ")");
+  for (auto& role : opts.node.roles)
+    if (!id->has_role(role))
+      return bad("tls.certificate",
+                 t.certificate + " does not vouch for the role '" + role
+                   + "' of this node; issue one that does (duet-pki issue "
+                     "DIR "
+                   + opts.node.name + " --roles=...)");
   t.proven_name = id->name;
   return true;
 }

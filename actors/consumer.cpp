@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 #include <random>
+#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -12,6 +13,7 @@
 
 #include "actors/groups.hpp"
 #include "actors/guard.hpp"
+#include "actors/identity.hpp"
 #include "actors/log.hpp"
 #include "actors/membership.hpp"
 #include "actors/metrics.hpp"
@@ -57,8 +59,14 @@ struct consumer_state {
   caf::group tasks;
   caf::group results;
   std::optional<clock_type::time_point> joined_at;
-  /// Results made while the result group was unreachable, in order.
-  std::deque<choreo_result> unsent;
+  /// Results made and not yet published, in order: sent as one signed
+  /// batch once the mailbox is drained (or once the result group is back).
+  std::vector<choreo_result> unsent;
+  bool flush_scheduled = false;
+  /// Proves this node's name; checks the others' (see identity.hpp).
+  std::shared_ptr<const node_identity> identity;
+  /// The newest beat time stamp per member (a replayed beat is older).
+  std::unordered_map<std::string, int64_t> last_stamp;
 
   const std::string& member() const {
     return members.self();
@@ -69,7 +77,7 @@ struct consumer_state {
   }
 
   void lookup(const std::string& group) {
-    lookup_group(self, opts.hub, group, opts.lookup_timeout);
+    lookup_group(self, identity, opts.hub, group, opts.lookup_timeout);
   }
 
   void on_lookup(group_lookup& r) {
@@ -83,7 +91,7 @@ struct consumer_state {
       joined_at = clock_type::now();
     } else {
       results = r.grp;
-      flush_unsent();
+      flush();
     }
     log::info("joined ", r.name, " on hub ", opts.hub, " as ", member());
   }
@@ -115,16 +123,78 @@ struct consumer_state {
       process(*seen);
   }
 
-  void on_result(const choreo_result& r) {
-    if (auto err = check(r)) {
+  void on_results(const result_batch& b) {
+    if (b.signer == node)
+      return; // our own, already taken as done
+    if (auto err = check(b)) {
       refuse(name, std::move(err));
       return;
     }
-    memory.done(r.id);
+    if (auto err = identity->check("results", b.signer, b.proof, "verifier");
+        err
+        || (identity->enabled()
+            && b.proof.challenge != results_digest(b.results))) {
+      refuse(name, err ? err
+                       : caf::make_error(ec::invalid_message,
+                                         "results that do not match their "
+                                         "signature"));
+      return;
+    }
+    for (auto& r : b.results)
+      memory.done(r.id);
+  }
+
+  // Checks a beat's proof: signed by the member's own node, fresh (within
+  // 30 s of this clock) and newer than the last one of the member.
+  caf::error check_beat(const member_beat& b) {
+    if (!identity->enabled())
+      return {};
+    auto stamp = beat_stamp(b.proof.challenge, b.leaving, b.member);
+    if (stamp < 0)
+      return caf::make_error(ec::invalid_message,
+                             "a beat whose proof is for another beat");
+    auto now = unix_ms();
+    if (stamp < now - 30000 || stamp > now + 30000)
+      return caf::make_error(ec::invalid_message,
+                             "a beat of " + b.member
+                               + " is stamped more than 30 s off this "
+                                 "node's clock");
+    if (auto i = last_stamp.find(b.member);
+        i != last_stamp.end() && stamp <= i->second)
+      return caf::make_error(ec::invalid_message,
+                             "a beat of " + b.member + " older than the last");
+    if (auto err = identity->check("beat", std::string{node_of(b.member)},
+                                   b.proof, "verifier"))
+      return err;
+    if (last_stamp.size() < limits::members * 2)
+      last_stamp[b.member] = stamp;
+    return {};
+  }
+
+  static int64_t unix_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+  }
+
+  // Returns this member's beat, signed.
+  member_beat make_beat(bool leaving) {
+    member_beat b{member(), leaving, {}};
+    auto proof = identity->prove("beat",
+                                 beat_challenge(unix_ms(), leaving, member()));
+    if (proof)
+      b.proof = std::move(*proof);
+    return b;
   }
 
   void on_beat(const member_beat& b) {
+    if (b.member == member())
+      return;
     if (auto err = check(b)) {
+      refuse(name, std::move(err));
+      return;
+    }
+    if (auto err = check_beat(b)) {
       refuse(name, std::move(err));
       return;
     }
@@ -134,6 +204,7 @@ struct consumer_state {
         break;
       case membership::change::left:
         log::info("member ", b.member, " left");
+        last_stamp.erase(b.member);
         take_over();
         break;
       case membership::change::refused: {
@@ -150,12 +221,13 @@ struct consumer_state {
 
   void tick() {
     if (tasks)
-      self->send(tasks, member_beat{member(), false});
+      self->send(tasks, make_beat(false));
     auto now = clock_type::now();
     auto lost = members.expire(now, opts.member_timeout);
     for (auto& m : lost) {
       log::warning("member ", m, " is silent: taking over its tasks");
       metrics::failure_detections("consumer", "member").Increment();
+      last_stamp.erase(m);
     }
     // A task without result past task-timeout was given up by its front
     // (which may be gone): forget it.
@@ -212,26 +284,47 @@ struct consumer_state {
     refresh_instances();
   }
 
-  // Hands a result to the result group; the task counts as done only then.
+  // Queues a result for the result group; it counts as done once published.
   void publish(choreo_result r) {
-    if (!results) {
-      // Kept (with the task in progress, so it is not verified again) until
-      // the group is back.
-      if (unsent.size() < limits::seen_tasks)
-        unsent.push_back(std::move(r));
-      return;
-    }
     log::debug("result ", r.id, " by ", r.verifier);
-    self->send(results, r);
-    // Our own copy comes back through the group; do not wait for it.
-    memory.done(r.id);
+    if (unsent.size() >= limits::seen_tasks)
+      return; // the front publishes it again: answered then
+    unsent.push_back(std::move(r));
+    if (results && !flush_scheduled) {
+      // Batching: the flush queues behind the work already in the mailbox.
+      flush_scheduled = true;
+      self->send(self, local::flush{});
+    }
   }
 
-  void flush_unsent() {
+  // Publishes the queued results as signed batches. Kept (with their tasks
+  // in progress, so they are not verified again) while the group is away.
+  void flush() {
+    flush_scheduled = false;
+    if (!results || unsent.empty())
+      return;
     auto pending = std::move(unsent);
     unsent.clear();
-    for (auto& r : pending)
-      publish(std::move(r));
+    constexpr size_t max_batch = limits::batch;
+    for (size_t first = 0; first < pending.size(); first += max_batch) {
+      result_batch b;
+      auto last = std::min(pending.size(), first + max_batch);
+      b.results.assign(std::make_move_iterator(pending.begin() + first),
+                       std::make_move_iterator(pending.begin() + last));
+      b.signer = node;
+      auto proof = identity->prove("results", identity->enabled()
+                                                ? results_digest(b.results)
+                                                : std::string{});
+      if (!proof) {
+        log::error("cannot sign results: ", proof.error().message);
+        return;
+      }
+      b.proof = std::move(*proof);
+      self->send(results, b);
+      // Our own copy comes back through the group; do not wait for it.
+      for (auto& r : b.results)
+        memory.done(r.id);
+    }
   }
 
   void refresh_instances() {
@@ -251,15 +344,16 @@ struct consumer_state {
 
   ~consumer_state() {
     if (tasks)
-      caf::anon_send(tasks, member_beat{member(), true});
+      caf::anon_send(tasks, make_beat(true));
   }
 };
 
 caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
-                       std::string node, verifier_node_actor agent,
-                       choreography_options opts) {
+                       std::shared_ptr<const node_identity> identity,
+                       verifier_node_actor agent, choreography_options opts) {
   auto& st = self->state;
-  st.node = std::move(node);
+  st.node = identity->name;
+  st.identity = std::move(identity);
   st.members = membership{make_member_id(st.node)};
   st.agent = std::move(agent);
   st.opts = std::move(opts);
@@ -276,7 +370,8 @@ caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
     guard(name,
           [self](caf::group_down_msg& msg) { self->state.on_group_down(msg); }),
     guard(name, [self](choreo_task& t) { self->state.on_task(t); }),
-    guard(name, [self](const choreo_result& r) { self->state.on_result(r); }),
+    guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
+    guard(name, [self](local::flush) { self->state.flush(); }),
     guard(name, [self](const member_beat& b) { self->state.on_beat(b); }),
     guard(name, [self](local::tick) { self->state.tick(); }),
   };
@@ -284,10 +379,11 @@ caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
 
 } // namespace
 
-caf::actor start_consumer(caf::actor_system& sys, const std::string& node,
+caf::actor start_consumer(caf::actor_system& sys,
+                          std::shared_ptr<const node_identity> identity,
                           verifier_node_actor agent,
                           const choreography_options& opts) {
-  return sys.spawn(consumer, node, std::move(agent), opts);
+  return sys.spawn(consumer, std::move(identity), std::move(agent), opts);
 }
 
 } // namespace duet

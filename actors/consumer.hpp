@@ -14,13 +14,16 @@
 #include <caf/fwd.hpp>
 
 #include "actors/fwd.hpp"
+#include "actors/identity.hpp"
 #include "actors/options.hpp"
 
 namespace duet {
 
-/// Spawns the consumer of verifier node `node`, verifying with the instances
-/// of `agent`.
-caf::actor start_consumer(caf::actor_system& sys, const std::string& node,
+/// Spawns the consumer of this verifier node (`identity->name`), verifying
+/// with the instances of `agent`. Its beats and result batches carry proofs
+/// of the node's name, and it checks the others'.
+caf::actor start_consumer(caf::actor_system& sys,
+                          std::shared_ptr<const node_identity> identity,
                           verifier_node_actor agent,
                           const choreography_options& opts);
 

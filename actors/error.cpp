@@ -36,6 +36,10 @@ const char* to_string(ec code) noexcept {
       return "internal_error";
     case ec::invalid_message:
       return "invalid_message";
+    case ec::conflict:
+      return "conflict";
+    case ec::key_mismatch:
+      return "key_mismatch";
   }
   return "unknown_error";
 }

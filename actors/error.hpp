@@ -46,6 +46,10 @@ enum class ec : uint8_t {
   internal_error,
   /// A peer sent a message with a value that is out of range or malformed.
   invalid_message,
+  /// A node registered under the name of another node that is alive.
+  conflict,
+  /// A verifier's key for a key id is not the one the front pins.
+  key_mismatch,
 };
 
 /// Returns the enumerator's name, e.g. `"bad_hex"`.

@@ -433,7 +433,8 @@ const front_status& front_service::status() const noexcept {
 std::vector<kept_actor>
 front_actors(const std::shared_ptr<front_service>& service,
              const front_options& opts, const choreography_options& choreo,
-             const std::string& node_name) {
+             std::shared_ptr<const node_identity> identity) {
+  auto node_name = identity->name;
   std::vector<kept_actor> result;
   auto status = service->shared_status();
   std::weak_ptr<front_service> weak = service;
@@ -455,9 +456,9 @@ front_actors(const std::shared_ptr<front_service>& service,
   if (!choreo.hub.empty()) {
     auto book = make_task_book(choreo);
     result.push_back({"task desk",
-                      [choreo, node_name, status, book,
+                      [choreo, identity, status, book,
                        fault = opts.fault_injection](caf::actor_system& sys) {
-                        return start_task_desk(sys, node_name, choreo, status,
+                        return start_task_desk(sys, identity, choreo, status,
                                                book, fault);
                       },
                       [service, status](const caf::actor& x) {

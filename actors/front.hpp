@@ -12,6 +12,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/identity.hpp"
 #include "actors/keeper.hpp"
 #include "actors/options.hpp"
 #include "actors/service.hpp"
@@ -69,6 +70,6 @@ private:
 std::vector<kept_actor>
 front_actors(const std::shared_ptr<front_service>& service,
              const front_options& opts, const choreography_options& choreo,
-             const std::string& node_name);
+             std::shared_ptr<const node_identity> identity);
 
 } // namespace duet

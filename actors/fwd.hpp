@@ -36,6 +36,7 @@ using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using task_atom = caf::atom_constant<caf::atom("task")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 
 } // namespace duet
 
@@ -115,6 +116,25 @@ struct group_lookup {
   std::string error;
 };
 
+// -- proofs of identity -------------------------------------------------------
+
+/// Proof that a node holds the certificate (and its key) of the name it
+/// claims: the certificate (PEM), the challenge it answers (a nonce of the
+/// checking side, or a time stamp), and its signature over
+/// `pki::proof_message(purpose, challenge, name)`. All empty when the
+/// cluster runs without TLS (tls.insecure=true).
+struct identity_proof {
+  std::string certificate;
+  std::string challenge;
+  std::string signature;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, identity_proof& x) {
+  return f(caf::meta::type_name("identity_proof"), x.certificate, x.challenge,
+           x.signature);
+}
+
 // -- choreography messages (broadcast through CAF groups) --------------------
 
 /// A task on the task group.
@@ -147,15 +167,32 @@ typename Inspector::result_type inspect(Inspector& f, choreo_result& x) {
            x.verifier, x.message);
 }
 
-/// A verifier's heartbeat on the task group; `leaving` on a clean stop.
+/// Results on the result group, in batches: one signature of the consumer
+/// that made them (`signer`, a node name) covers them all.
+struct result_batch {
+  std::string signer;
+  std::vector<choreo_result> results;
+  /// Over `results_digest(results)` (see identity.hpp), purpose "results".
+  identity_proof proof;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, result_batch& x) {
+  return f(caf::meta::type_name("result_batch"), x.signer, x.results, x.proof);
+}
+
+/// A consumer's heartbeat on the task group; `leaving` on a clean stop. The
+/// proof's challenge is `<unix ms>:<alive|leaving>:<member>`, signed by the
+/// member's node (purpose "beat").
 struct member_beat {
   std::string member;
   bool leaving = false;
+  identity_proof proof;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_beat& x) {
-  return f(caf::meta::type_name("member_beat"), x.member, x.leaving);
+  return f(caf::meta::type_name("member_beat"), x.member, x.leaving, x.proof);
 }
 
 // -- local-only messages ------------------------------------------------------
@@ -293,18 +330,26 @@ struct node_view {
   /// "up" or "down".
   std::string state;
   std::vector<instance_view> instances;
+  /// Registrations refused because this node was registered and alive, and
+  /// the last one (where it came from), or empty.
+  uint32_t conflicts = 0;
+  std::string last_conflict;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_view& x) {
   return f(caf::meta::type_name("node_view"), x.name, x.address, x.state,
-           x.instances);
+           x.instances, x.conflicts, x.last_conflict);
 }
 
 /// The hub's group server: hands out its two groups (see groups.hpp).
 using group_server_actor = caf::typed_actor<
-  // Returns the hub's group `name` ("duet-tasks" or "duet-results").
-  caf::replies_to<caf::get_atom, std::string>::with<caf::group>>;
+  // Returns a fresh challenge (a nonce) to sign for the next lookup.
+  caf::replies_to<challenge_atom>::with<std::string>,
+  // Returns the hub's group `name` ("duet-tasks" or "duet-results") to a
+  // node that proves the name it claims.
+  caf::replies_to<caf::get_atom, std::string, std::string,
+                  identity_proof>::with<caf::group>>;
 
 /// The supervisor's whole registry.
 struct registry {
@@ -318,10 +363,14 @@ typename Inspector::result_type inspect(Inspector& f, registry& x) {
 
 /// The supervisor: registry of verifier nodes, failure detector, restarter.
 using supervisor_actor = caf::typed_actor<
-  // A verifier node (re-)registers; answers the supervisor's node name.
-  caf::replies_to<register_atom, node_registration>::with<std::string>,
-  // A verifier node stops cleanly.
-  caf::replies_to<deregister_atom, std::string>::with<bool>,
+  // Returns a fresh challenge (a nonce) to sign for the next call.
+  caf::replies_to<challenge_atom>::with<std::string>,
+  // A verifier node (re-)registers with the proof that it holds the
+  // certificate of the name it registers; answers the supervisor's name.
+  caf::replies_to<register_atom, node_registration,
+                  identity_proof>::with<std::string>,
+  // A verifier node stops cleanly (proof over a fresh challenge).
+  caf::replies_to<deregister_atom, std::string, identity_proof>::with<bool>,
   // A front subscribes: gets the registry now and `(registry_atom, registry)`
   // on every change.
   caf::replies_to<subscribe_atom, caf::actor>::with<registry>,
@@ -369,6 +418,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(duet, (duet::batch_verdicts))
   CAF_ADD_TYPE_ID(duet, (duet::instance_info))
   CAF_ADD_TYPE_ID(duet, (std::vector<duet::instance_info>))
+  CAF_ADD_TYPE_ID(duet, (duet::identity_proof))
   CAF_ADD_TYPE_ID(duet, (duet::node_registration))
   CAF_ADD_TYPE_ID(duet, (duet::instance_view))
   CAF_ADD_TYPE_ID(duet, (duet::node_view))
@@ -376,6 +426,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(duet, (duet::choreo_task))
   CAF_ADD_TYPE_ID(duet, (duet::choreo_result))
   CAF_ADD_TYPE_ID(duet, (duet::member_beat))
+  CAF_ADD_TYPE_ID(duet, (duet::result_batch))
 
 CAF_END_TYPE_ID_BLOCK(duet)
 // clang-format on

@@ -62,32 +62,52 @@ void node_agent_state::connect_supervisor() {
     });
 }
 
+template <class Then, class Fail>
+void node_agent_state::with_proof(const char* purpose, Then then, Fail fail) {
+  self->request(supervisor, defaults::connect_timeout, challenge_atom::value)
+    .then(
+      guard(name,
+            [this, purpose, then, fail](const std::string& challenge) mutable {
+              auto proof = identity->prove(purpose, challenge);
+              if (!proof)
+                fail(to_caf_error(std::move(proof.error())));
+              else
+                then(std::move(*proof));
+            }),
+      guard(name, [fail](const caf::error& err) mutable { fail(err); }));
+}
+
 void node_agent_state::register_node() {
-  node_registration reg{node.name,
-                        node.host,
-                        node.port,
-                        caf::actor_cast<verifier_node_actor>(self),
-                        static_cast<uint32_t>(slots.size()),
-                        live()};
-  self
-    ->request(supervisor, defaults::connect_timeout, register_atom::value,
-              std::move(reg))
-    .then(guard(name,
-                [this](const std::string& supervisor_name) {
-                  log::info("registered with supervisor ",
-                            printable(supervisor_name), " at ",
-                            opts.supervisor);
-                }),
-          guard(name, [this](const caf::error& err) {
-            // Unregistered, the node would be invisible to orchestration:
-            // start over (connect, register) after a pause.
-            log::warning("registration with ", opts.supervisor,
-                         " failed: ", self->system().render(err),
-                         "; trying again");
-            supervisor = nullptr;
-            self->delayed_send(self, defaults::reconnect_interval,
-                               local::reconnect_supervisor{});
-          }));
+  auto retry = [this](const caf::error& err) {
+    // Unregistered, the node would be invisible to orchestration: start
+    // over (connect, register) after a pause.
+    log::warning("registration with ", opts.supervisor,
+                 " failed: ", self->system().render(err), "; trying again");
+    supervisor = nullptr;
+    self->delayed_send(self, defaults::reconnect_interval,
+                       local::reconnect_supervisor{});
+  };
+  with_proof(
+    "register",
+    [this, retry](identity_proof proof) {
+      node_registration reg{node.name,
+                            node.host,
+                            node.port,
+                            caf::actor_cast<verifier_node_actor>(self),
+                            static_cast<uint32_t>(slots.size()),
+                            live()};
+      self
+        ->request(supervisor, defaults::connect_timeout, register_atom::value,
+                  std::move(reg), std::move(proof))
+        .then(guard(name,
+                    [this](const std::string& supervisor_name) {
+                      log::info("registered with supervisor ",
+                                printable(supervisor_name), " at ",
+                                opts.supervisor);
+                    }),
+              guard(name, retry));
+    },
+    retry);
 }
 
 void node_agent_state::on_down(const caf::down_msg& msg) {
@@ -108,8 +128,10 @@ void node_agent_state::on_down(const caf::down_msg& msg) {
 verifier_node_impl::behavior_type
 node_agent(verifier_node_impl::stateful_pointer<node_agent_state> self,
            std::shared_ptr<const crypto::keyring> keys, node_options node,
-           verifier_options opts) {
+           verifier_options opts,
+           std::shared_ptr<const node_identity> identity) {
   auto& st = self->state;
+  st.identity = std::move(identity);
   st.keys = std::move(keys);
   st.node = std::move(node);
   st.opts = std::move(opts);
@@ -137,14 +159,26 @@ node_agent(verifier_node_impl::stateful_pointer<node_agent_state> self,
                       " on request of the supervisor");
             return st.spawn(slot);
           }),
-    guard(name,
-          [self](local::deregister) -> caf::result<bool> {
+    guard(
+      name,
+      [self](local::deregister) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.supervisor)
+          return true;
+        auto rp = self->make_response_promise<bool>();
+        st.with_proof(
+          "deregister",
+          [self, rp](identity_proof proof) mutable {
             auto& st = self->state;
-            if (!st.supervisor)
-              return true;
-            return self->delegate(st.supervisor, deregister_atom::value,
-                                  st.node.name);
-          }),
+            self
+              ->request(st.supervisor, defaults::connect_timeout,
+                        deregister_atom::value, st.node.name, std::move(proof))
+              .then([rp](bool x) mutable { rp.deliver(x); },
+                    [rp](const caf::error& err) mutable { rp.deliver(err); });
+          },
+          [rp](const caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      }),
     guard(name,
           [self](local::start x) {
             self->state.node.port = x.port;

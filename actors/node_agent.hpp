@@ -10,6 +10,7 @@
 
 #include "actors/crypto.hpp"
 #include "actors/fwd.hpp"
+#include "actors/identity.hpp"
 #include "actors/options.hpp"
 
 namespace duet {
@@ -34,6 +35,8 @@ struct node_agent_state {
   std::vector<verifier_actor> slots;
   supervisor_actor supervisor;
   bool connecting = false;
+  /// Proves this node's name to the supervisor (see identity.hpp).
+  std::shared_ptr<const node_identity> identity;
 
   /// Spawns the instance of `slot` and monitors it.
   instance_info spawn(uint32_t slot);
@@ -44,8 +47,14 @@ struct node_agent_state {
   /// Connects to the supervisor (if any) and registers.
   void connect_supervisor();
 
-  /// Sends this node's registration to the supervisor.
+  /// Sends this node's registration to the supervisor, with the proof of
+  /// its name over a fresh challenge.
   void register_node();
+
+  /// Asks the supervisor for a challenge, proves the name over it for
+  /// `purpose`, and calls `then(proof)`; on failure `fail(error)`.
+  template <class Then, class Fail>
+  void with_proof(const char* purpose, Then then, Fail fail);
 
   /// Handles the death of an instance or of the supervisor.
   void on_down(const caf::down_msg& msg);
@@ -56,6 +65,7 @@ struct node_agent_state {
 verifier_node_impl::behavior_type
 node_agent(verifier_node_impl::stateful_pointer<node_agent_state> self,
            std::shared_ptr<const crypto::keyring> keys, node_options node,
-           verifier_options opts);
+           verifier_options opts,
+           std::shared_ptr<const node_identity> identity);
 
 } // namespace duet

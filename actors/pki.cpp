@@ -1,9 +1,12 @@
 #include "actors/pki.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <fcntl.h>
@@ -114,8 +117,9 @@ bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 
 // Makes a certificate for `name` valid for `days`, signed by `signer`
 // (self-signed if `issuer` is null).
-x509_ptr make_cert(const std::string& name, EVP_PKEY* key, X509* issuer,
-                   EVP_PKEY* signer, long days, bool is_ca) {
+x509_ptr make_cert(const std::string& name,
+                   const std::vector<std::string>& roles, EVP_PKEY* key,
+                   X509* issuer, EVP_PKEY* signer, long days, bool is_ca) {
   x509_ptr cert{X509_new()};
   if (!cert)
     return nullptr;
@@ -136,6 +140,10 @@ x509_ptr make_cert(const std::string& name, EVP_PKEY* key, X509* issuer,
   X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>("duet"), -1,
                              -1, 0);
+  for (auto& role : roles)
+    X509_NAME_add_entry_by_txt(
+      subject, "OU", MBSTRING_UTF8,
+      reinterpret_cast<const unsigned char*>(role.c_str()), -1, -1, 0);
   X509_set_issuer_name(
     cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : subject);
   auto self = issuer != nullptr ? issuer : cert.get();
@@ -190,6 +198,24 @@ std::string common_name(X509* cert) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
 }
 
+// The OU entries of the subject (at most 8, each at most 32 bytes).
+std::vector<std::string> units(X509* cert) {
+  std::vector<std::string> result;
+  auto subject = X509_get_subject_name(cert);
+  for (int i = -1;
+       (i = X509_NAME_get_index_by_NID(subject, NID_organizationalUnitName, i))
+         >= 0
+       && result.size() < 8;) {
+    auto data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+    auto len = ASN1_STRING_length(data);
+    if (len > 0 && len <= 32)
+      result.emplace_back(
+        reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+        static_cast<size_t>(len));
+  }
+  return result;
+}
+
 } // namespace
 
 expected<bool> init_ca(const std::string& dir) {
@@ -203,8 +229,8 @@ expected<bool> init_ca(const std::string& dir) {
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
     return bad(dir, "cannot make a key: " + ssl_error());
-  auto cert = make_cert("duet cluster CA", key.get(), nullptr, key.get(), 3650,
-                        true);
+  auto cert = make_cert("duet cluster CA", {}, key.get(), nullptr, key.get(),
+                        3650, true);
   if (!cert)
     return bad(dir, "cannot make the CA certificate: " + ssl_error());
   auto key_pem = to_pem([&](BIO* out) {
@@ -220,9 +246,15 @@ expected<bool> init_ca(const std::string& dir) {
   return true;
 }
 
-expected<bool> issue(const std::string& dir, const std::string& name) {
+expected<bool> issue(const std::string& dir, const std::string& name,
+                     const std::vector<std::string>& roles) {
   if (!is_name(name, 64) || name.find_first_of("/#") != std::string::npos)
     return bad(name, "not a node name (1..64 of A-Z a-z 0-9 - _ . : @)");
+  for (auto& role : roles)
+    if (std::find(std::begin(known_roles), std::end(known_roles), role)
+        == std::end(known_roles))
+      return bad(name, "unknown role '" + printable(role)
+                         + "' (known: front, verifier, supervisor, hub)");
   auto ca_key = read_key(dir + "/ca.key");
   if (!ca_key)
     return std::move(ca_key.error());
@@ -232,8 +264,8 @@ expected<bool> issue(const std::string& dir, const std::string& name) {
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
     return bad(dir, "cannot make a key: " + ssl_error());
-  auto cert = make_cert(name, key.get(), ca->front().get(), ca_key->get(), 730,
-                        false);
+  auto cert = make_cert(name, roles, key.get(), ca->front().get(),
+                        ca_key->get(), 730, false);
   if (!cert)
     return bad(dir,
                "cannot make the certificate of " + name + ": " + ssl_error());
@@ -281,6 +313,7 @@ expected<identity> check(const std::string& ca, const std::string& certificate,
   }
   identity result;
   result.name = common_name(leaf);
+  result.roles = units(leaf);
   int days = 0;
   int secs = 0;
   ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(leaf));
@@ -288,6 +321,138 @@ expected<identity> check(const std::string& ca, const std::string& certificate,
   if (result.name.empty())
     return bad(certificate, "has no subject CN (the node's name)");
   return result;
+}
+
+std::string proof_message(std::string_view purpose, std::string_view challenge,
+                          std::string_view name) {
+  std::string result = "duet-proof/1\n";
+  result.append(purpose).append("\n");
+  result.append(challenge).append("\n");
+  result.append(name);
+  return result;
+}
+
+expected<signer> signer::load(const std::string& certificate,
+                              const std::string& key) {
+  auto pem = read_small_file(certificate);
+  if (!pem)
+    return std::move(pem.error());
+  auto k = read_key(key);
+  if (!k)
+    return std::move(k.error());
+  signer result;
+  result.certificate_ = std::move(*pem);
+  result.key_ = std::shared_ptr<EVP_PKEY>{k->release(), EVP_PKEY_free};
+  return result;
+}
+
+expected<std::string> signer::sign(std::string_view message) const {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                              EVP_MD_CTX_free};
+  size_t len = 0;
+  if (!ctx
+      || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                            key_.get())
+           != 1
+      || EVP_DigestSign(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(message.data()),
+                        message.size())
+           != 1)
+    return failure{ec::crypto_failure, "cannot sign a proof: " + ssl_error()};
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(
+        ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+        reinterpret_cast<const unsigned char*>(message.data()), message.size())
+      != 1)
+    return failure{ec::crypto_failure, "cannot sign a proof: " + ssl_error()};
+  sig.resize(len);
+  return sig;
+}
+
+bool identity::has_role(std::string_view role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+struct authority::impl {
+  std::unique_ptr<X509_STORE, free_store> store{X509_STORE_new()};
+  /// Certificates that chained to the CA: PEM -> (identity, public key).
+  mutable std::mutex mtx;
+  mutable std::map<std::string, std::pair<identity, std::shared_ptr<EVP_PKEY>>,
+                   std::less<>>
+    known;
+};
+
+expected<authority> authority::load(const std::string& ca) {
+  auto cas = read_certs(ca);
+  if (!cas)
+    return std::move(cas.error());
+  authority result;
+  result.impl_ = std::make_shared<impl>();
+  for (auto& x : *cas)
+    X509_STORE_add_cert(result.impl_->store.get(), x.get());
+  return result;
+}
+
+expected<identity> authority::verify(std::string_view certificate,
+                                     std::string_view message,
+                                     std::string_view signature) const {
+  identity id;
+  std::shared_ptr<EVP_PKEY> key;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (auto i = impl_->known.find(certificate); i != impl_->known.end()) {
+      id = i->second.first;
+      key = i->second.second;
+    }
+  }
+  if (!key) {
+    if (certificate.size() > 16 * 1024)
+      return failure{ec::invalid_message, "the certificate is too large"};
+    bio_ptr in{BIO_new_mem_buf(certificate.data(),
+                               static_cast<int>(certificate.size()))};
+    x509_ptr cert{PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr)};
+    if (!cert) {
+      ERR_clear_error();
+      return failure{ec::invalid_message, "no PEM certificate in the proof"};
+    }
+    std::unique_ptr<X509_STORE_CTX, free_store_ctx> ctx{X509_STORE_CTX_new()};
+    X509_STORE_CTX_init(ctx.get(), impl_->store.get(), cert.get(), nullptr);
+    if (X509_verify_cert(ctx.get()) != 1) {
+      auto why
+        = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+      ERR_clear_error();
+      return failure{ec::invalid_message,
+                     std::string{"the certificate does not chain to the "
+                                 "cluster CA ("}
+                       + why + ")"};
+    }
+    id.name = common_name(cert.get());
+    id.roles = units(cert.get());
+    key = std::shared_ptr<EVP_PKEY>{X509_get_pubkey(cert.get()), EVP_PKEY_free};
+    if (id.name.empty() || !key)
+      return failure{ec::invalid_message, "the certificate names no node"};
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (impl_->known.size() >= 1024)
+      impl_->known.clear();
+    impl_->known.emplace(std::string{certificate}, std::make_pair(id, key));
+  }
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                              EVP_MD_CTX_free};
+  if (!ctx
+      || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                              key.get())
+           != 1
+      || EVP_DigestVerify(
+           ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+           signature.size(),
+           reinterpret_cast<const unsigned char*>(message.data()),
+           message.size())
+           != 1) {
+    ERR_clear_error();
+    return failure{ec::invalid_message,
+                   "the signature is not " + printable(id.name) + "'s"};
+  }
+  return id;
 }
 
 } // namespace duet::pki

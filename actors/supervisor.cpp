@@ -11,6 +11,7 @@
 #include "actors/guard.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
+#include "actors/text.hpp"
 #include "actors/validate.hpp"
 
 namespace duet {
@@ -41,15 +42,49 @@ restart_policy::config supervisor_state::policy_config() const {
   return cfg;
 }
 
+caf::error supervisor_state::check_proof(const char* purpose,
+                                         const std::string& claimed,
+                                         const identity_proof& proof) {
+  if (!identity->enabled())
+    return {};
+  if (!issued.redeem(proof.challenge, clock_type::now()))
+    return caf::make_error(ec::invalid_message,
+                           "the proof of '" + printable(claimed)
+                             + "' answers no open challenge of this "
+                               "supervisor");
+  return identity->check(purpose, claimed, proof, "verifier");
+}
+
 caf::result<std::string>
-supervisor_state::register_node(node_registration& reg) {
+supervisor_state::register_node(node_registration& reg,
+                                const identity_proof& proof) {
   if (auto err = check(reg))
     return refuse(name, std::move(err));
+  if (auto err = check_proof("register", reg.name, proof)) {
+    log::warning("refused a registration as ", printable(reg.name), " from ",
+                 printable(reg.host), ":", reg.port, ": ",
+                 to_failure(err).message);
+    return refuse(name, std::move(err));
+  }
   if (nodes.count(reg.name) == 0 && nodes.size() >= limits::nodes)
     return refuse(name, caf::make_error(ec::invalid_message,
                                         "the registry is full ("
                                           + std::to_string(limits::nodes)
                                           + " nodes)"));
+  if (auto i = nodes.find(reg.name);
+      i != nodes.end() && i->second.agent && i->second.agent != reg.agent) {
+    // The name is taken by a live node: refused, never replaced. A node
+    // that restarted registers again once its old self is found down.
+    auto& n = i->second;
+    ++n.conflicts;
+    n.last_conflict = "refused a second node named " + reg.name + " from "
+                      + reg.host + ":" + std::to_string(reg.port);
+    log::warning(n.last_conflict, " while the one at ", n.address, " is alive");
+    publish();
+    return caf::make_error(ec::conflict, "node " + reg.name
+                                           + " is registered and alive at "
+                                           + n.address);
+  }
   auto& n = nodes[reg.name];
   auto now = clock_type::now();
   n.name = reg.name;
@@ -87,7 +122,10 @@ supervisor_state::register_node(node_registration& reg) {
   return node_name;
 }
 
-bool supervisor_state::deregister(const std::string& node) {
+caf::result<bool> supervisor_state::deregister(const std::string& node,
+                                               const identity_proof& proof) {
+  if (auto err = check_proof("deregister", node, proof))
+    return refuse(name, std::move(err));
   auto i = nodes.find(node);
   if (i == nodes.end())
     return false;
@@ -119,7 +157,7 @@ registry supervisor_state::snapshot() const {
   registry result;
   auto now = clock_type::now();
   for (auto& [node, n] : nodes) {
-    node_view nv{n.name, n.address, n.state, {}};
+    node_view nv{n.name, n.address, n.state, {}, n.conflicts, n.last_conflict};
     for (auto& s : n.slots) {
       auto age = s.handle ? static_cast<int64_t>(to_ms(now - s.last_seen))
                           : int64_t{-1};
@@ -297,10 +335,12 @@ void supervisor_state::respawn(const std::string& node, uint32_t slot) {
 
 supervisor_impl::behavior_type
 supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
-           supervisor_options opts, std::string node_name) {
+           supervisor_options opts,
+           std::shared_ptr<const node_identity> identity) {
   auto& st = self->state;
   st.opts = opts;
-  st.node_name = std::move(node_name);
+  st.node_name = identity->name;
+  st.identity = std::move(identity);
   drop_unexpected(self, st.name);
   self->set_down_handler(
     guard(st.name, [self](caf::down_msg& msg) { self->state.on_down(msg); }));
@@ -308,12 +348,18 @@ supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
   const char* name = st.name;
   return {
     guard(name,
-          [self](register_atom, node_registration& reg) {
-            return self->state.register_node(reg);
+          [self](challenge_atom) {
+            return self->state.issued.issue(clock_type::now());
           }),
     guard(name,
-          [self](deregister_atom, const std::string& node) {
-            return self->state.deregister(node);
+          [self](register_atom, node_registration& reg,
+                 const identity_proof& proof) {
+            return self->state.register_node(reg, proof);
+          }),
+    guard(name,
+          [self](deregister_atom, const std::string& node,
+                 const identity_proof& proof) {
+            return self->state.deregister(node, proof);
           }),
     guard(name,
           [self](subscribe_atom, caf::actor& front) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
+#include "actors/identity.hpp"
 #include "actors/options.hpp"
 #include "actors/restart_policy.hpp"
 
@@ -37,6 +38,9 @@ struct supervisor_state {
     verifier_node_actor agent;
     std::string state = "down";
     std::vector<slot_entry> slots;
+    /// Registrations under this name refused while it was alive.
+    uint32_t conflicts = 0;
+    std::string last_conflict;
   };
 
   static inline const char* name = "supervisor";
@@ -50,16 +54,28 @@ struct supervisor_state {
   supervisor_impl::stateful_pointer<supervisor_state> self;
   supervisor_options opts;
   std::string node_name;
+  /// Checks the names nodes claim (their certificates); see identity.hpp.
+  std::shared_ptr<const node_identity> identity;
+  /// Challenges handed out for registrations and deregistrations.
+  challenges issued;
   std::map<std::string, node_entry> nodes;
   /// Subscribed fronts, each once (at most `limits::subscribers`).
   std::vector<caf::actor> subscribers;
 
   /// Adds or replaces a node and its instances; refuses an invalid
-  /// registration and a new node past `limits::nodes`.
-  caf::result<std::string> register_node(node_registration& reg);
+  /// registration, one without proof of its name, one under the name of
+  /// another live node (a conflict), and a new node past `limits::nodes`.
+  caf::result<std::string> register_node(node_registration& reg,
+                                         const identity_proof& proof);
 
-  /// Forgets a node that stops cleanly.
-  bool deregister(const std::string& name);
+  /// Forgets a node that stops cleanly (with proof of its name).
+  caf::result<bool> deregister(const std::string& name,
+                               const identity_proof& proof);
+
+  /// Checks that `proof` answers a challenge of ours for `purpose` and
+  /// proves the name `claimed`.
+  caf::error check_proof(const char* purpose, const std::string& claimed,
+                         const identity_proof& proof);
 
   /// Adds a front to the subscribers (once) and returns the registry.
   caf::result<registry> subscribe(caf::actor front);
@@ -90,6 +106,7 @@ struct supervisor_state {
 /// Returns the behavior of the supervisor of node `node_name`.
 supervisor_impl::behavior_type
 supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
-           supervisor_options opts, std::string node_name);
+           supervisor_options opts,
+           std::shared_ptr<const node_identity> identity);
 
 } // namespace duet

@@ -12,6 +12,7 @@
 #include "actors/fwd.hpp"
 #include "actors/groups.hpp"
 #include "actors/guard.hpp"
+#include "actors/identity.hpp"
 #include "actors/json_text.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
@@ -37,13 +38,14 @@ struct task_desk_state {
   choreography_options opts;
   std::shared_ptr<front_status> status;
   std::shared_ptr<task_book> book;
-  std::string front;
+  /// Proves this front's name to the hub; checks the verifiers' results.
+  std::shared_ptr<const node_identity> identity;
   bool fault_injection = false;
   caf::group tasks;
   caf::group results;
 
   void lookup(const std::string& group) {
-    lookup_group(self, opts.hub, group, opts.lookup_timeout);
+    lookup_group(self, identity, opts.hub, group, opts.lookup_timeout);
   }
 
   void on_lookup(group_lookup& r) {
@@ -105,15 +107,31 @@ struct task_desk_state {
       book->publish_due(clock_type::now(), publisher());
   }
 
-  void on_result(const choreo_result& r) {
-    if (auto err = check(r)) {
+  // Records a batch of results signed by the verifier node that made them;
+  // a batch without a valid signature of the node its results name is
+  // refused as a whole (no forged verdict reaches a client).
+  void on_results(const result_batch& b) {
+    if (auto err = check(b)) {
       refuse(name, std::move(err));
       return;
     }
-    auto outcome = book->record({r.id, r.ok, r.verified, r.verifier, r.message},
-                                clock_type::now());
-    if (outcome == task_book::recorded::duplicate)
-      metrics::duplicates().Increment();
+    if (auto err = identity->check("results", b.signer, b.proof, "verifier");
+        err
+        || (identity->enabled()
+            && b.proof.challenge != results_digest(b.results))) {
+      refuse(name, err ? err
+                       : caf::make_error(ec::invalid_message,
+                                         "results that do not match their "
+                                         "signature"));
+      return;
+    }
+    auto now = clock_type::now();
+    for (auto& r : b.results) {
+      auto outcome
+        = book->record({r.id, r.ok, r.verified, r.verifier, r.message}, now);
+      if (outcome == task_book::recorded::duplicate)
+        metrics::duplicates().Increment();
+    }
     metrics::pending_tasks().Set(static_cast<double>(book->pending()));
   }
 
@@ -147,13 +165,14 @@ struct task_desk_state {
 };
 
 caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
-                        std::string front, choreography_options opts,
+                        std::shared_ptr<const node_identity> identity,
+                        choreography_options opts,
                         std::shared_ptr<front_status> status,
                         std::shared_ptr<task_book> book, bool fault_injection) {
   auto& st = self->state;
   st.status = std::move(status);
   st.book = std::move(book);
-  st.front = std::move(front);
+  st.identity = std::move(identity);
   st.opts = std::move(opts);
   st.fault_injection = fault_injection;
   st.status->tasks_joined = false;
@@ -175,7 +194,7 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
             self->state.book->query(q.id, q.wait, clock_type::now(),
                                     std::move(q.done));
           }),
-    guard(name, [self](const choreo_result& r) { self->state.on_result(r); }),
+    guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
     guard(name, [self](local::tick) { self->state.tick(); }),
     guard(name, [self](local::counters) { return self->state.counters(); }),
   };
@@ -196,13 +215,14 @@ std::shared_ptr<task_book> make_task_book(const choreography_options& opts) {
   return std::make_shared<task_book>(cfg, prefix);
 }
 
-caf::actor start_task_desk(caf::actor_system& sys, const std::string& front,
+caf::actor start_task_desk(caf::actor_system& sys,
+                           std::shared_ptr<const node_identity> identity,
                            const choreography_options& opts,
                            std::shared_ptr<front_status> status,
                            std::shared_ptr<task_book> book,
                            bool fault_injection) {
-  return sys.spawn(task_desk, front, opts, std::move(status), std::move(book),
-                   fault_injection);
+  return sys.spawn(task_desk, std::move(identity), opts, std::move(status),
+                   std::move(book), fault_injection);
 }
 
 } // namespace duet

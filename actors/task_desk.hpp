@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/identity.hpp"
 #include "actors/options.hpp"
 #include "actors/service.hpp"
 #include "actors/task_book.hpp"
@@ -19,10 +20,11 @@ namespace duet {
 /// Returns the task book of a front's desk, from the options.
 std::shared_ptr<task_book> make_task_book(const choreography_options& opts);
 
-/// Spawns a task desk of front `front` working on `book`; it sets
-/// `status->tasks_joined`. With `fault_injection`, keyId "!desk-crash"
-/// stops it (tests).
-caf::actor start_task_desk(caf::actor_system& sys, const std::string& front,
+/// Spawns a task desk of this front (`identity->name`) working on `book`;
+/// it sets `status->tasks_joined`. With `fault_injection`, keyId
+/// "!desk-crash" stops it (tests).
+caf::actor start_task_desk(caf::actor_system& sys,
+                           std::shared_ptr<const node_identity> identity,
                            const choreography_options& opts,
                            std::shared_ptr<front_status> status,
                            std::shared_ptr<task_book> book,

@@ -72,7 +72,7 @@ caf::error check(const batch_verdicts& x, size_t expected) {
     return invalid("a batch of " + std::to_string(expected) + " got "
                    + std::to_string(x.answers.size()) + " answers");
   for (auto& a : x.answers) {
-    if (a.code > static_cast<uint8_t>(ec::invalid_message))
+    if (a.code > static_cast<uint8_t>(ec::key_mismatch))
       return invalid("answer with unknown error code "
                      + std::to_string(a.code));
     if (auto err = check_text(a.message, "message", limits::message))
@@ -141,6 +141,9 @@ caf::error check(const registry& x) {
                      + "'");
     if (n.instances.size() > limits::slots)
       return invalid("node " + n.name + ": too many instances");
+    if (auto err = check_text(n.last_conflict, "last conflict",
+                              limits::message))
+      return err;
     for (auto& i : n.instances) {
       if (auto err = check_name(i.name, "instance name"))
         return err;
@@ -168,8 +171,35 @@ caf::error check(const choreo_result& x) {
   return check_text(x.message, "message", limits::message);
 }
 
+caf::error check(const identity_proof& x) {
+  if (x.certificate.size() > 16 * 1024 || x.challenge.size() > 512
+      || x.signature.size() > 1024)
+    return invalid("a proof of identity over its size limits");
+  return {};
+}
+
 caf::error check(const member_beat& x) {
-  return check_name(x.member, "member");
+  if (auto err = check_name(x.member, "member"))
+    return err;
+  return check(x.proof);
+}
+
+caf::error check(const result_batch& x) {
+  if (auto err = check_name(x.signer, "signer", 64))
+    return err;
+  if (x.results.empty() || x.results.size() > limits::batch * 4)
+    return invalid("a result batch must have 1.."
+                   + std::to_string(limits::batch * 4) + " results");
+  for (auto& r : x.results) {
+    if (auto err = check(r))
+      return err;
+    // A node answers for its own instances only.
+    if (r.verifier != x.signer
+        && r.verifier.compare(0, x.signer.size() + 1, x.signer + "/") != 0)
+      return invalid("a result of " + x.signer + " names verifier "
+                     + r.verifier);
+  }
+  return check(x.proof);
 }
 
 } // namespace duet

@@ -42,8 +42,15 @@ caf::error check(const choreo_task& x);
 /// Checks a result on the result group.
 caf::error check(const choreo_result& x);
 
-/// Checks a consumer's heartbeat.
+/// Checks a consumer's heartbeat (not its proof's signature).
 caf::error check(const member_beat& x);
+
+/// Checks a batch of results: sizes, each result, that every result names
+/// an instance of the signer (not the proof's signature).
+caf::error check(const result_batch& x);
+
+/// Checks the sizes of a proof of identity.
+caf::error check(const identity_proof& x);
 
 /// Returns whether `x` is one of the instance states the supervisor uses.
 bool is_instance_state(const std::string& x) noexcept;

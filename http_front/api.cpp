@@ -129,11 +129,13 @@ bhttp::status to_status(ec code) noexcept {
     case ec::deadline_exceeded:
       return bhttp::status::gateway_timeout;
     case ec::invalid_message:
+    case ec::key_mismatch:
       return bhttp::status::bad_gateway;
     case ec::crypto_failure:
     case ec::invalid_config:
     case ec::injected_fault:
     case ec::internal_error:
+    case ec::conflict:
       break;
   }
   return bhttp::status::internal_server_error;

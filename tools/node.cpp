@@ -31,6 +31,7 @@
 #include "actors/crypto.hpp"
 #include "actors/front.hpp"
 #include "actors/groups.hpp"
+#include "actors/identity.hpp"
 #include "actors/keeper.hpp"
 #include "actors/log.hpp"
 #include "actors/node_agent.hpp"
@@ -145,6 +146,11 @@ int main(int argc, char** argv) {
     keys = std::make_shared<duet::crypto::keyring>(std::move(*ring));
   }
 
+  // The node's proof of its name, and the CA to check others' (TLS).
+  auto identity = duet::load_identity(opts.node.name, opts.tls);
+  if (!identity)
+    return fail(2, "tls: " + identity.error().message);
+
   caf::actor_system sys{cfg};
   std::string ready = "duet-node " + opts.node.name + " ready:";
   // Every long-lived actor of the node is kept (see actors/keeper.hpp).
@@ -168,7 +174,8 @@ int main(int argc, char** argv) {
   std::string error;
   duet::verifier_node_impl agent;
   if (keys) {
-    agent = sys.spawn(duet::node_agent, keys, opts.node, opts.verifier);
+    agent = sys.spawn(duet::node_agent, keys, opts.node, opts.verifier,
+                      *identity);
     unkept.push_back(caf::actor_cast<caf::actor>(agent));
     kept.push_back(watched("node agent", caf::actor_cast<caf::actor>(agent)));
     auto port = publish(
@@ -181,10 +188,9 @@ int main(int argc, char** argv) {
     if (!opts.choreography.hub.empty()) {
       auto published = caf::actor_cast<duet::verifier_node_actor>(agent);
       kept.push_back({"consumer",
-                      [node = opts.node.name, published,
+                      [id = *identity, published,
                        choreo = opts.choreography](caf::actor_system& sys) {
-                        return duet::start_consumer(sys, node, published,
-                                                    choreo);
+                        return duet::start_consumer(sys, id, published, choreo);
                       },
                       nullptr});
     }
@@ -194,7 +200,7 @@ int main(int argc, char** argv) {
                     keys->size(), " key(s)");
   }
   if (opts.has_role("supervisor")) {
-    auto sup = sys.spawn(duet::supervisor, opts.supervisor, opts.node.name);
+    auto sup = sys.spawn(duet::supervisor, opts.supervisor, *identity);
     unkept.push_back(caf::actor_cast<caf::actor>(sup));
     kept.push_back(watched("supervisor", caf::actor_cast<caf::actor>(sup)));
     auto port = publish(sys, opts.node,
@@ -208,7 +214,7 @@ int main(int argc, char** argv) {
   }
 
   if (opts.has_role("hub")) {
-    auto server = duet::start_group_server(sys);
+    auto server = duet::start_group_server(sys, *identity);
     unkept.push_back(caf::actor_cast<caf::actor>(server));
     kept.push_back(
       watched("group server", caf::actor_cast<caf::actor>(server)));
@@ -227,8 +233,8 @@ int main(int argc, char** argv) {
   if (opts.has_role("front")) {
     front = std::make_shared<duet::front_service>(
       std::make_shared<duet::front_status>(), !opts.choreography.hub.empty());
-    for (auto& x : duet::front_actors(front, opts.front, opts.choreography,
-                                      opts.node.name))
+    for (auto& x :
+         duet::front_actors(front, opts.front, opts.choreography, *identity))
       kept.push_back(std::move(x));
   }
   stub.mutable_status().plaintext = opts.tls.insecure;

@@ -1,7 +1,8 @@
 // duet-pki: the cluster's certificates for mutual TLS between nodes.
 //
 //   duet-pki init DIR               # a CA in DIR (ca.pem, ca.key), if none
-//   duet-pki issue DIR NAME...      # NAME.pem / NAME.key per node, from it
+//   duet-pki issue DIR NAME... --roles=verifier[,front...]
+//                                   # NAME.pem / NAME.key per node, from it
 //   duet-pki check CA CERT KEY      # what a node checks before it starts
 //
 // tools/cluster up runs the first two for run/pki/ and every node of
@@ -10,7 +11,9 @@
 // as a DNS subject alternative name.
 
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "actors/pki.hpp"
 
@@ -18,10 +21,12 @@ namespace {
 
 constexpr const char* usage
   = "usage: duet-pki init DIR\n"
-    "       duet-pki issue DIR NAME...\n"
+    "       duet-pki issue DIR NAME... --roles=ROLE[,ROLE...]\n"
     "       duet-pki check CA CERTIFICATE KEY\n"
     "Makes the cluster CA and one certificate per node (CN and DNS SAN = the\n"
-    "node's name, EC P-256, keys with mode 0600) for [tls] in node configs.\n";
+    "node's name, OU = each role it vouches for: front, verifier,\n"
+    "supervisor, hub; EC P-256, keys with mode 0600) for [tls] in node\n"
+    "configs.\n";
 
 int fail(const std::string& what) {
   std::cerr << "duet-pki: error: " << what << "\n";
@@ -41,11 +46,26 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "issue" && argc >= 4) {
+    std::vector<std::string> names;
+    std::vector<std::string> roles;
     for (int i = 3; i < argc; ++i) {
-      auto ok = duet::pki::issue(argv[2], argv[i]);
+      std::string arg = argv[i];
+      if (arg.rfind("--roles=", 0) != 0) {
+        names.push_back(arg);
+        continue;
+      }
+      std::istringstream list{arg.substr(8)};
+      for (std::string role; std::getline(list, role, ',');)
+        roles.push_back(role);
+    }
+    if (roles.empty())
+      return fail("give the roles the certificate vouches for, e.g. "
+                  "--roles=verifier (front, verifier, supervisor, hub)");
+    for (auto& name : names) {
+      auto ok = duet::pki::issue(argv[2], name, roles);
       if (!ok)
         return fail(ok.error().message);
-      std::cout << "issued " << argv[2] << "/" << argv[i] << ".pem\n";
+      std::cout << "issued " << argv[2] << "/" << name << ".pem\n";
     }
     return 0;
   }
@@ -54,7 +74,10 @@ int main(int argc, char** argv) {
     if (!id)
       return fail(id.error().message);
     std::cout << id->name << ": valid for " << id->seconds_left / 86400
-              << " more days\n";
+              << " more days, roles:";
+    for (auto& role : id->roles)
+      std::cout << " " << role;
+    std::cout << "\n";
     return 0;
   }
   std::cerr << usage;

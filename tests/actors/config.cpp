@@ -217,7 +217,7 @@ TEST_SUITE("actors.config") {
     CHECK(contains(error_of(verifier_ini, args), "is not the key of"));
     // A certificate of another CA.
     pki::init_ca(dir + "/other");
-    pki::issue(dir + "/other", "v1");
+    pki::issue(dir + "/other", "v1", {"verifier"});
     args = test::tls_args("v1");
     args[1] = "--tls.certificate=" + dir + "/other/v1.pem";
     args[2] = "--tls.key=" + dir + "/other/v1.key";

@@ -154,7 +154,7 @@ TEST_SUITE("scenario.hardening") {
     // A certificate from another CA, even with the right name.
     auto other = make_temp_dir();
     duet::pki::init_ca(other);
-    duet::pki::issue(other, "rogue");
+    duet::pki::issue(other, "rogue", {"front", "verifier"});
     CHECK(run_rogue("--verifier=127.0.0.1:" + port, out,
                     other + "/ca.pem," + other + "/rogue.pem," + other
                       + "/rogue.key")

@@ -37,7 +37,12 @@ struct pki_state {
 
   std::string path(const std::string& name, const char* ext) {
     std::lock_guard<std::mutex> guard{mtx};
-    if (issued.insert(name).second && !pki::issue(dir, name))
+    std::vector<std::string> roles{"front", "verifier", "supervisor", "hub"};
+    if (name == "rogue")
+      roles = {"front", "verifier"};
+    else if (name.rfind("norole", 0) == 0)
+      roles.clear();
+    if (issued.insert(name).second && !pki::issue(dir, name, roles))
       throw std::runtime_error("cannot issue a test certificate for " + name);
     return dir + "/" + name + ext;
   }

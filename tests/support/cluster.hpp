@@ -20,7 +20,8 @@ std::string node_binary();
 
 /// The test run's cluster PKI (made once per test process, removed at its
 /// end): the CA file, and a certificate and key issued for `name` on first
-/// use.
+/// use, vouching for every role (the name "rogue": front and verifier;
+/// names starting "norole": none).
 struct test_pki {
   static const std::string& ca();
   static std::string certificate(const std::string& name);

@@ -27,6 +27,7 @@
 #include "actors/connect.hpp"
 #include "actors/fwd.hpp"
 #include "actors/groups.hpp"
+#include "actors/identity.hpp"
 #include "actors/options.hpp"
 
 using namespace duet;
@@ -90,6 +91,9 @@ void ask(caf::scoped_actor& self, const Handle& dst, const char* what,
       });
 }
 
+// This rogue's own certificate and key (with --tls), to sign with.
+std::shared_ptr<duet::node_identity> rogue_identity;
+
 bool split(const std::string& address, std::string& host, uint16_t& port) {
   return split_address(address, host, port);
 }
@@ -104,13 +108,38 @@ int attack_supervisor(caf::actor_system& sys, const std::string& host,
   caf::scoped_actor self{sys};
   auto fake_agent = caf::actor_cast<verifier_node_actor>(
     caf::actor_cast<caf::strong_actor_ptr>(self));
+  // A proof of `name` with this rogue's certificate over a fresh challenge.
+  auto proof = [&](const char* purpose, const std::string& name) {
+    std::string challenge;
+    self->request(*sup, 5s, challenge_atom::value)
+      .receive([&](std::string& x) { challenge = std::move(x); },
+               [](caf::error&) {});
+    identity_proof result;
+    if (rogue_identity && rogue_identity->self) {
+      result.certificate = rogue_identity->self->certificate();
+      result.challenge = challenge;
+      result.signature = *rogue_identity->self->sign(
+        duet::pki::proof_message(purpose, challenge, name));
+    }
+    return result;
+  };
   node_registration huge{"rogue", "127.0.0.1", 1, fake_agent, 1000000000, {}};
-  ask(self, *sup, "register 1e9 slots", register_atom::value, huge);
+  ask(self, *sup, "register 1e9 slots", register_atom::value, huge,
+      proof("register", "rogue"));
   node_registration bad_name{
     std::string(10000, 'x'), "127.0.0.1", 1, fake_agent, 1, {}};
-  ask(self, *sup, "register a 10 KB name", register_atom::value, bad_name);
+  ask(self, *sup, "register a 10 KB name", register_atom::value, bad_name,
+      proof("register", bad_name.name));
   node_registration utf{"\xff\xfe", "127.0.0.1", 1, fake_agent, 1, {}};
-  ask(self, *sup, "register a non-UTF-8 name", register_atom::value, utf);
+  ask(self, *sup, "register a non-UTF-8 name", register_atom::value, utf,
+      proof("register", utf.name));
+  node_registration other{"verifier-1", "127.0.0.1", 1, fake_agent, 1, {}};
+  ask(self, *sup, "register as verifier-1", register_atom::value, other,
+      proof("register", "verifier-1"));
+  ask(self, *sup, "register without proof", register_atom::value, other,
+      identity_proof{});
+  ask(self, *sup, "deregister verifier-1", deregister_atom::value,
+      std::string{"verifier-1"}, proof("deregister", "verifier-1"));
   for (int i = 0; i < 300; ++i)
     self
       ->request(caf::actor_cast<caf::actor>(*sup), 5s, subscribe_atom::value,
@@ -120,7 +149,7 @@ int attack_supervisor(caf::actor_system& sys, const std::string& host,
   ask(self, *sup, "subscribe without an actor", subscribe_atom::value,
       caf::actor{});
   ask(self, *sup, "deregister an unknown node", deregister_atom::value,
-      std::string{"\xff"});
+      std::string{"\xff"}, identity_proof{});
   for (int i = 0; i < 100; ++i)
     self->send(caf::actor_cast<caf::actor>(*sup), tick_atom::value);
   ask(self, *sup, "old tick", tick_atom::value);
@@ -208,25 +237,43 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
     std::cerr << "cannot reach the hub: " << sys.render(server.error()) << "\n";
     return 1;
   }
-  auto get = [&](const std::string& name) {
+  // Asks for group `name`, proving `as` with this rogue's own certificate.
+  auto get = [&](const std::string& name, const std::string& as) {
+    std::string challenge;
+    self->request(*server, 5s, challenge_atom::value)
+      .receive([&](std::string& x) { challenge = std::move(x); },
+               [](caf::error&) {});
+    identity_proof proof;
+    if (rogue_identity && rogue_identity->self) {
+      proof.certificate = rogue_identity->self->certificate();
+      proof.challenge = challenge;
+      proof.signature = *rogue_identity->self->sign(
+        duet::pki::proof_message("group", challenge, as));
+    }
     caf::group grp;
-    self->request(*server, 5s, caf::get_atom::value, name)
-      .receive([&](caf::group& x) { grp = std::move(x); }, [](caf::error&) {});
+    self->request(*server, 5s, caf::get_atom::value, name, as, proof)
+      .receive([&](caf::group& x) { grp = std::move(x); },
+               [&](caf::error& err) {
+                 std::cout << "group " << name << " as " << as << ": refused "
+                           << sys.render(err) << "\n";
+               });
     return grp;
   };
-  auto tasks = get(task_group_name);
-  auto results = get(result_group_name);
+  // Claiming another node's name is refused; its own works.
+  get(task_group_name, "verifier-1");
+  auto tasks = get(task_group_name, "rogue");
+  auto results = get(result_group_name, "rogue");
   ask(self, *server, "a group of its own", caf::get_atom::value,
-      std::string{"rogue-group"});
+      std::string{"rogue-group"}, std::string{"rogue"}, identity_proof{});
   if (!tasks || !results) {
     std::cerr << "cannot join the groups\n";
     return 1;
   }
   // Members: far more than any consumer keeps.
   for (int i = 0; i < 3000; ++i)
-    self->send(tasks, member_beat{"rogue#" + std::to_string(i), false});
-  self->send(tasks, member_beat{std::string(100000, 'm'), false});
-  self->send(tasks, member_beat{"\xff\xfe", false});
+    self->send(tasks, member_beat{"rogue#" + std::to_string(i), false, {}});
+  self->send(tasks, member_beat{std::string(100000, 'm'), false, {}});
+  self->send(tasks, member_beat{"\xff\xfe", false, {}});
   std::cout << "3000 fake members beat\n";
   // Tasks no front published, some malformed.
   for (int i = 0; i < 2000; ++i)
@@ -238,13 +285,30 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
              choreo_task{"ok-1", 1,
                          verify_request{std::string(10000, 'k'), "", ""}});
   std::cout << "2003 fake tasks\n";
-  // Results for tasks that do not exist, or malformed.
+  // Results for tasks that do not exist, or malformed; unsigned, signed by
+  // this rogue for another node, or naming another node's instance.
+  auto batch = [&](std::string signer, std::vector<choreo_result> rs,
+                   bool sign) {
+    result_batch b{std::move(signer), std::move(rs), {}};
+    if (sign && rogue_identity && rogue_identity->self) {
+      auto digest = duet::results_digest(b.results);
+      b.proof.certificate = rogue_identity->self->certificate();
+      b.proof.challenge = digest;
+      b.proof.signature = *rogue_identity->self->sign(
+        duet::pki::proof_message("results", digest, b.signer));
+    }
+    self->send(results, b);
+  };
   for (int i = 0; i < 2000; ++i)
-    self->send(results,
-               choreo_result{"rogue-" + std::to_string(i), true, true,
-                             "rogue-verifier-" + std::to_string(i), "forged"});
-  self->send(results, choreo_result{"x", true, true, "v", "\xc0\xaf"});
-  std::cout << "2001 fake results\n";
+    batch("verifier-1",
+          {choreo_result{"rogue-" + std::to_string(i), true, true,
+                         "verifier-1/verifier-0", "forged"}},
+          i % 2 == 0);
+  batch("rogue", {choreo_result{"x", true, true, "verifier-1/verifier-0", "x"}},
+        true);
+  batch("rogue", {choreo_result{"x", true, true, "rogue", "\xc0\xaf"}}, true);
+  self->send(results, choreo_result{"x", true, true, "v", "ok"});
+  std::cout << "2003 fake result batches\n";
   // Old internal messages.
   self->send(tasks, tick_atom::value);
   self->send(tasks, group_atom::value, std::string{"duet-tasks"});
@@ -273,6 +337,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   config cfg{tls};
+  if (!tls.empty()) {
+    auto a = tls.find(',');
+    auto b = tls.find(',', a + 1);
+    auto self = duet::pki::signer::load(tls.substr(a + 1, b - a - 1),
+                                        tls.substr(b + 1));
+    rogue_identity = std::make_shared<duet::node_identity>();
+    rogue_identity->name = "rogue";
+    if (self)
+      rogue_identity->self
+        = std::make_shared<duet::pki::signer>(std::move(*self));
+  }
   caf::actor_system sys{cfg};
   auto eq = arg.find('=');
   auto what = arg.substr(0, eq);
