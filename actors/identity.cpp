@@ -8,8 +8,9 @@
 
 namespace duet {
 
-expected<identity_proof> node_identity::prove(std::string_view purpose,
-                                              std::string_view challenge) const {
+expected<identity_proof>
+node_identity::prove(std::string_view purpose,
+                     std::string_view challenge) const {
   if (!self)
     return identity_proof{};
   auto sig = self->sign(pki::proof_message(purpose, challenge, name));
@@ -19,16 +20,15 @@ expected<identity_proof> node_identity::prove(std::string_view purpose,
                         std::move(*sig)};
 }
 
-caf::error node_identity::check(std::string_view purpose,
-                                std::string_view claimed,
-                                const identity_proof& proof,
-                                const char* role) const {
+caf::error
+node_identity::check(std::string_view purpose, std::string_view claimed,
+                     const identity_proof& proof, const char* role) const {
   if (!ca)
     return {};
   if (proof.certificate.empty())
-    return caf::make_error(ec::invalid_message,
-                           "no proof of the name '" + printable(claimed)
-                             + "' (a node without TLS?)");
+    return caf::make_error(ec::invalid_message, "no proof of the name '"
+                                                  + printable(claimed)
+                                                  + "' (a node without TLS?)");
   auto proven = ca->verify(
     proof.certificate, pki::proof_message(purpose, proof.challenge, claimed),
     proof.signature);
@@ -97,8 +97,7 @@ std::string_view node_of(std::string_view name) noexcept {
 
 std::string beat_challenge(int64_t unix_ms, bool leaving,
                            const std::string& member) {
-  return std::to_string(unix_ms) + (leaving ? ":leaving:" : ":alive:")
-         + member;
+  return std::to_string(unix_ms) + (leaving ? ":leaving:" : ":alive:") + member;
 }
 
 int64_t beat_stamp(const std::string& challenge, bool leaving,

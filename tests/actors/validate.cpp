@@ -92,7 +92,9 @@ TEST_SUITE("actors.validate") {
     reg.nodes.push_back({"verifier-1",
                          "127.0.0.1:4101",
                          "up",
-                         {{"verifier-1/verifier-0", "failed", 3, -1}}});
+                         {{"verifier-1/verifier-0", "failed", 3, -1}},
+                         0,
+                         {}});
     CHECK_FALSE(check(reg));
     auto bad = reg;
     bad.nodes[0].address = "no-port";
@@ -116,9 +118,9 @@ TEST_SUITE("actors.validate") {
     CHECK(refused(check(choreo_result{"ab-1", true, true, "", "ok"})));
     CHECK(refused(
       check(choreo_result{"ab-1", true, true, "v", std::string(2000, 'm')})));
-    CHECK_FALSE(check(member_beat{"verifier-1#0a1b2c3d", false}));
-    CHECK(refused(check(member_beat{std::string(200, 'm'), false})));
-    CHECK(refused(check(member_beat{"", true})));
+    CHECK_FALSE(check(member_beat{"verifier-1#0a1b2c3d", false, {}}));
+    CHECK(refused(check(member_beat{std::string(200, 'm'), false, {}})));
+    CHECK(refused(check(member_beat{"", true, {}})));
   }
 
 } // TEST_SUITE

@@ -57,11 +57,13 @@ int main(int argc, char** argv) {
   r.nodes.push_back({"verifier-1",
                      "127.0.0.1:4101",
                      "up",
-                     {{"verifier-1/verifier-0", "up", 0, 12}}});
+                     {{"verifier-1/verifier-0", "up", 0, 12}},
+                     0,
+                     {}});
   choreo_task task{"ab12cd34-0", 1, req};
   choreo_result result{"ab12cd34-0", true, true, "verifier-1/verifier-0",
                        "signature ok!"};
-  member_beat beat{"verifier-1#0a1b2c3d", false};
+  member_beat beat{"verifier-1#0a1b2c3d", false, {}};
   std::vector<instance_info> list;
   verdict v{true, "verifier-1/verifier-0"};
   write(sys, dir, "verify_request", 0, req);
