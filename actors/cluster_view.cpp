@@ -13,7 +13,8 @@ json instances_of(const pool& p) {
   for (auto& x : p.instances)
     result.push_back({{"name", x.name},
                       {"node", x.node},
-                      {"state", x.state},
+                      {"state", x.misconfigured.empty() ? x.state
+                                                        : "misconfigured"},
                       {"served", p.served(x.name)},
                       {"inFlight", x.in_flight}});
   return result;
@@ -36,15 +37,21 @@ std::string render_cluster(const std::string& front, const front_options& opts,
       auto list = json::array();
       for (auto& v : n.instances) {
         auto x = orchestration.find(v.name);
-        list.push_back({{"name", v.name},
-                        {"state", v.state},
-                        {"restarts", v.restarts},
-                        {"heartbeatAgeMs", v.heartbeat_age_ms},
-                        {"served", orchestration.served(v.name)},
-                        {"inFlight", x ? x->in_flight : 0}});
+        auto wrong_key = x != nullptr && !x->misconfigured.empty();
+        json inst{{"name", v.name},
+                  {"state", wrong_key ? std::string{"misconfigured"} : v.state},
+                  {"restarts", v.restarts},
+                  {"heartbeatAgeMs", v.heartbeat_age_ms},
+                  {"served", orchestration.served(v.name)},
+                  {"inFlight", x ? x->in_flight : 0}};
+        if (wrong_key)
+          inst["why"] = x->misconfigured;
+        list.push_back(std::move(inst));
       }
       nodes.push_back({{"name", n.name},
                        {"address", n.address},
+                       {"conflicts", n.conflicts},
+                       {"lastConflict", n.last_conflict},
                        {"state", n.state},
                        {"instances", list}});
     }

@@ -157,6 +157,8 @@ node_config::node_config() {
     .add(f.fault_injection, "fault-injection",
          "honor keyIds \"!router-crash\", \"!router-throw\", "
          "\"!desk-crash\" (tests only; off by default)")
+    .add(f.keys, "keys",
+         "key folder (keys.json) whose keys the front pins (required)")
     .add(f.inline_keys, "inline-keys",
          "key folder for the inline baseline POST /api/inline/signature "
          "(benchmarks only; empty: off)");
@@ -448,6 +450,12 @@ expected<bool> node_config::validate() {
     if (balances.count(f.balance) == 0)
       return bad(file, "front.balance=\"" + f.balance
                          + "\": expected round-robin or least-loaded");
+    if (f.keys.empty())
+      return bad(file, "front.keys is required: the key folder (keys.json) "
+                       "whose keys this front pins, e.g. keys=\"keys\"");
+    f.keys = resolve(file, f.keys);
+    if (!fs::is_directory(f.keys))
+      return bad(file, "front.keys=\"" + f.keys + "\": not a folder");
     if (!f.inline_keys.empty()) {
       f.inline_keys = resolve(file, f.inline_keys);
       if (!fs::is_directory(f.inline_keys))

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <algorithm>
 #include <random>
 #include <unordered_map>
 
@@ -119,7 +120,8 @@ struct consumer_state {
     auto seen = memory.see(std::move(t), clock_type::now());
     if (seen == nullptr)
       return;
-    if (warm() && !seen->in_progress && members.mine(seen->task.id))
+    if (warm() && !seen->in_progress
+        && members.mine(seen->task.id, seen->declined))
       process(*seen);
   }
 
@@ -242,7 +244,8 @@ struct consumer_state {
     if (!warm())
       return;
     for (auto& kvp : memory.seen())
-      if (!kvp.second.in_progress && members.mine(kvp.first))
+      if (!kvp.second.in_progress
+          && members.mine(kvp.first, kvp.second.declined))
         process(kvp.second);
   }
 
@@ -271,9 +274,61 @@ struct consumer_state {
                 retry_later(id, err);
                 return;
               }
+              if (is_code(err, ec::key_mismatch)) {
+                decline(id, to_failure(err).message);
+                return;
+              }
               publish(
                 choreo_result{id, false, false, node, to_failure(err).message});
             }));
+  }
+
+  // This node holds another key than the one pinned for task `id`: it
+  // never answers it; the other members own it without this one.
+  void decline(const std::string& id, const std::string& why) {
+    static std::atomic<int64_t> last_ms{0};
+    if (log::throttle(last_ms))
+      log::error("declining tasks: ", why);
+    auto seen = memory.find(id);
+    if (seen == nullptr)
+      return;
+    seen->in_progress = false;
+    if (std::find(seen->declined.begin(), seen->declined.end(), member())
+        == seen->declined.end())
+      seen->declined.push_back(member());
+    if (!results)
+      return; // the front publishes it again; declined again then
+    task_decline d{id, member(), why, {}};
+    if (auto proof = identity->prove("decline", id))
+      d.proof = std::move(*proof);
+    self->send(results, d);
+  }
+
+  void on_decline(const task_decline& d) {
+    if (d.member == member())
+      return;
+    if (auto err = check(d)) {
+      refuse(name, std::move(err));
+      return;
+    }
+    if (auto err = identity->check("decline", std::string{node_of(d.member)},
+                                   d.proof, "verifier");
+        err || (identity->enabled() && d.proof.challenge != d.id)) {
+      refuse(name, err ? err
+                       : caf::make_error(ec::invalid_message,
+                                         "a decline signed for another "
+                                         "task"));
+      return;
+    }
+    auto seen = memory.find(d.id);
+    if (seen == nullptr || seen->declined.size() >= limits::members)
+      return;
+    if (std::find(seen->declined.begin(), seen->declined.end(), d.member)
+        == seen->declined.end())
+      seen->declined.push_back(d.member);
+    if (warm() && !seen->in_progress
+        && members.mine(seen->task.id, seen->declined))
+      process(*seen);
   }
 
   // The local instance died or stalled: try again on the next tick.
@@ -372,6 +427,8 @@ caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
     guard(name, [self](choreo_task& t) { self->state.on_task(t); }),
     guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
     guard(name, [self](local::flush) { self->state.flush(); }),
+    guard(name,
+          [self](const task_decline& d) { self->state.on_decline(d); }),
     guard(name, [self](const member_beat& b) { self->state.on_beat(b); }),
     guard(name, [self](local::tick) { self->state.tick(); }),
   };

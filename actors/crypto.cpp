@@ -154,6 +154,21 @@ expected<public_key> public_key::from_pem(std::string_view pem) {
   if (EVP_PKEY_get_base_id(raw) != EVP_PKEY_RSA)
     return failure{ec::invalid_config, "not an RSA key"};
   result.size_ = static_cast<size_t>(EVP_PKEY_get_size(raw));
+  // The fingerprint: SHA-256 of the SubjectPublicKeyInfo in DER.
+  unsigned char* der = nullptr;
+  auto len = i2d_PUBKEY(raw, &der);
+  if (len <= 0)
+    return failure{ec::crypto_failure, "cannot encode the key: "
+                                         + openssl_error()};
+  unsigned char md[32];
+  unsigned int md_len = 0;
+  auto ok = EVP_Digest(der, static_cast<size_t>(len), md, &md_len,
+                       EVP_sha256(), nullptr);
+  OPENSSL_free(der);
+  if (ok != 1)
+    return failure{ec::crypto_failure, "cannot hash the key: "
+                                         + openssl_error()};
+  result.fingerprint_ = encode_hex(md, md_len);
   return result;
 }
 
@@ -242,6 +257,13 @@ expected<bool> keyring::verify(std::string_view key_id, std::string_view text,
 
 bool keyring::contains(std::string_view id) const {
   return entries_.find(id) != entries_.end();
+}
+
+std::optional<keyring::pin> keyring::pinned(std::string_view id) const {
+  auto i = entries_.find(id);
+  if (i == entries_.end())
+    return std::nullopt;
+  return pin{i->second->algo, i->second->key.fingerprint()};
 }
 
 std::vector<std::string> keyring::ids() const {

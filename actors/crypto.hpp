@@ -59,6 +59,12 @@ public:
     return size_;
   }
 
+  /// Returns the SHA-256 of the key's SubjectPublicKeyInfo (DER) in hex:
+  /// what a front pins.
+  const std::string& fingerprint() const noexcept {
+    return fingerprint_;
+  }
+
   /// Returns the OpenSSL key (still owned by this object).
   evp_pkey_st* native() const noexcept {
     return key_.get();
@@ -71,6 +77,7 @@ private:
 
   std::shared_ptr<evp_pkey_st> key_;
   size_t size_ = 0;
+  std::string fingerprint_;
 };
 
 /// An immutable-after-loading set of verification keys, safe to use from
@@ -95,6 +102,15 @@ public:
 
   /// Returns whether `id` names a loaded key.
   bool contains(std::string_view id) const;
+
+  /// What a key id stands for: its algorithm and public-key fingerprint.
+  struct pin {
+    algorithm algo;
+    std::string fingerprint;
+  };
+
+  /// Returns the algorithm and fingerprint of key `id`, if loaded.
+  std::optional<pin> pinned(std::string_view id) const;
 
   /// Returns the ids of all loaded keys in order.
   std::vector<std::string> ids() const;

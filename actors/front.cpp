@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 #include "actors/cluster_view.hpp"
@@ -79,14 +80,20 @@ std::string router_state::unavailable(style how) {
     for (auto& n : last_registry->nodes)
       for (auto& x : n.instances) {
         ++known;
+        auto local = pool_of(how).find(x.name);
         if (parts.size() < 6)
-          parts.push_back(x.name + " " + x.state);
+          parts.push_back(x.name + " "
+                          + (local && !local->misconfigured.empty()
+                               ? "misconfigured"
+                               : x.state));
       }
   } else {
     for (auto& x : pool_of(how).instances) {
       ++known;
       if (parts.size() < 6)
-        parts.push_back(x.name + " " + x.state);
+        parts.push_back(x.name + " "
+                        + (x.misconfigured.empty() ? x.state
+                                                   : "misconfigured"));
     }
   }
   std::string out = "no verifier instance can take the request (";
@@ -204,7 +211,15 @@ void router_state::send_batch(style how, const std::string& name,
                     auto& a = v.answers[i];
                     if (a.code == 0) {
                       pool_of(how).served_by.add(name);
-                      finish(id, verdict{a.verified, v.verifier});
+                      auto& req = jobs[id].req;
+                      finish(id, verdict{a.verified, v.verifier, req.key_id,
+                                         req.algorithm});
+                    } else if (a.code
+                               == static_cast<uint8_t>(ec::key_mismatch)) {
+                      // Not a client error: this instance holds another
+                      // key than the one pinned; take it out, try another.
+                      misconfigured(how, name, a.message);
+                      dispatch(id);
                     } else {
                       finish(id, failure{static_cast<ec>(a.code),
                                          std::move(a.message)});
@@ -212,6 +227,18 @@ void router_state::send_batch(style how, const std::string& name,
                   }
                 }),
           guard(router_state::name, on_error));
+}
+
+void router_state::misconfigured(style how, const std::string& name,
+                                 const std::string& why) {
+  auto x = pool_of(how).find(name);
+  if (x == nullptr || !x->misconfigured.empty())
+    return;
+  x->misconfigured = why;
+  log::error("verifier instance ", name, " is misconfigured: ", why,
+             "; it gets no more requests");
+  metrics::failure_detections("front", "misconfigured").Increment();
+  update_status();
 }
 
 // Books the end of one try on instance `name`.

@@ -47,7 +47,7 @@ namespace duet {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, verify_request& x) {
   return f(caf::meta::type_name("verify_request"), x.key_id, x.text,
-           x.hex_signature);
+           x.hex_signature, x.algorithm, x.fingerprint);
 }
 
 template <class Inspector>
@@ -181,13 +181,30 @@ typename Inspector::result_type inspect(Inspector& f, result_batch& x) {
   return f(caf::meta::type_name("result_batch"), x.signer, x.results, x.proof);
 }
 
+/// A consumer declines task `id` on the result group: its node holds
+/// another key than the one the front pinned for the task (`reason`). The
+/// other consumers then compute the task's owner without it. Signed by the
+/// member's node (purpose "decline", challenge = the task id).
+struct task_decline {
+  std::string id;
+  std::string member;
+  std::string reason;
+  identity_proof proof{};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_decline& x) {
+  return f(caf::meta::type_name("task_decline"), x.id, x.member, x.reason,
+           x.proof);
+}
+
 /// A consumer's heartbeat on the task group; `leaving` on a clean stop. The
 /// proof's challenge is `<unix ms>:<alive|leaving>:<member>`, signed by the
 /// member's node (purpose "beat").
 struct member_beat {
   std::string member;
   bool leaving = false;
-  identity_proof proof;
+  identity_proof proof{};
 };
 
 template <class Inspector>
@@ -333,7 +350,7 @@ struct node_view {
   /// Registrations refused because this node was registered and alive, and
   /// the last one (where it came from), or empty.
   uint32_t conflicts = 0;
-  std::string last_conflict;
+  std::string last_conflict{};
 };
 
 template <class Inspector>
@@ -427,6 +444,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(duet, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(duet, (duet::choreo_result))
   CAF_ADD_TYPE_ID(duet, (duet::member_beat))
   CAF_ADD_TYPE_ID(duet, (duet::result_batch))
+  CAF_ADD_TYPE_ID(duet, (duet::task_decline))
 
 CAF_END_TYPE_ID_BLOCK(duet)
 // clang-format on

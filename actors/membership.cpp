@@ -88,6 +88,17 @@ std::vector<std::string> membership::expire(time_point now,
   return lost;
 }
 
+bool membership::mine(const std::string& id,
+                      const std::vector<std::string>& declined) const {
+  if (declined.empty())
+    return mine(id);
+  std::vector<std::string> left;
+  for (auto& m : names_)
+    if (std::find(declined.begin(), declined.end(), m) == declined.end())
+      left.push_back(m);
+  return task_owner(id, left) == self_;
+}
+
 void membership::changed() {
   names_.clear();
   names_.reserve(last_beat_.size() + 1);

@@ -44,6 +44,11 @@ public:
     return task_owner(id, names_) == self_;
   }
 
+  /// Returns whether this consumer owns task `id` among the members that
+  /// did not decline it.
+  bool mine(const std::string& id,
+            const std::vector<std::string>& declined) const;
+
   /// Returns the members, sorted.
   const std::vector<std::string>& names() const noexcept {
     return names_;

@@ -126,6 +126,10 @@ struct front_options {
   /// Honor keyIds "!router-crash", "!router-throw" and "!desk-crash" (tests
   /// only; off by default).
   bool fault_injection = false;
+  /// Key folder (keys.json) of the keys this front pins: every request names
+  /// its key's algorithm and public-key fingerprint, and a verifier whose
+  /// key for the id differs refuses instead of answering (required).
+  std::string keys;
   /// Key folder for the inline baseline, `POST /api/inline/signature`, which
   /// verifies on the HTTP thread without actors (empty: off).
   std::string inline_keys;

@@ -51,7 +51,7 @@ pool_instance* pool::pick(const std::string& avoid) {
     for (size_t k = 0; k < n; ++k) {
       auto i = (next_ + k) % n;
       auto& x = instances[i];
-      if (x.state != wanted || !x.handle)
+      if (x.state != wanted || !x.handle || !x.misconfigured.empty())
         continue;
       if (x.name == avoid) {
         fallback = &x;
@@ -77,7 +77,8 @@ pool_instance* pool::pick(const std::string& avoid) {
 size_t pool::nodes_up() const {
   std::set<std::string> up;
   for (auto& x : instances)
-    if (x.handle && (x.state == "up" || x.state == "suspect"))
+    if (x.handle && (x.state == "up" || x.state == "suspect")
+        && x.misconfigured.empty())
       up.insert(x.node);
   return up.size();
 }

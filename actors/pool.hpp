@@ -23,6 +23,9 @@ struct pool_instance {
   /// "up" or "suspect" are usable; the supervisor may report others.
   std::string state = "up";
   uint32_t in_flight = 0;
+  /// The instance holds another key than the front pins for some key id:
+  /// it gets no requests (its node has to be fixed and restarted).
+  std::string misconfigured{};
 };
 
 /// A verifier node the front connects to.

@@ -134,6 +134,11 @@ struct router_state {
   void send_batch(style how, const std::string& name,
                   std::vector<job_try> batch);
 
+  /// Takes instance `name` out of rotation: it holds another key than the
+  /// front pins (`why` says which).
+  void misconfigured(style how, const std::string& name,
+                     const std::string& why);
+
   /// Books the end of one try on instance `name`.
   pool_instance* settle(style how, const std::string& name);
 

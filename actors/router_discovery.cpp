@@ -85,7 +85,7 @@ void router_state::sync(style how, const std::string& address,
     if (p.find(info.name) != nullptr)
       continue;
     self->monitor(info.handle);
-    p.instances.push_back({info.name, address, info.handle, "up", 0});
+    p.instances.push_back({info.name, address, info.handle, "up", 0, {}});
     if (auto st = state_in_registry(how, info.name))
       p.instances.back().state = *st;
     log::info("using verifier instance ", info.name, " (", to_string(how), ")");

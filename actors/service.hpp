@@ -23,6 +23,11 @@ struct verify_request {
   std::string text;
   /// The signature in hex (2 digits per byte).
   std::string hex_signature;
+  /// What the front pins for `key_id`: the algorithm's name and the SHA-256
+  /// of the public key (hex). A verifier whose key differs refuses
+  /// (`key_mismatch`) instead of answering a verdict.
+  std::string algorithm{};
+  std::string fingerprint{};
 };
 
 /// The answer to a `verify_request` that could be checked.
@@ -31,6 +36,10 @@ struct verdict {
   bool verified = false;
   /// Which verifier instance answered, as `<node>/<actor>`.
   std::string verifier;
+  /// The key id and the algorithm the verdict was made with (filled in by
+  /// the front from what it pins).
+  std::string key_id{};
+  std::string algorithm{};
 };
 
 /// How the front reaches verifiers.
@@ -60,6 +69,9 @@ struct task_view {
   std::string verifier;
   /// What happened, e.g. the reason of a failure.
   std::string message;
+  /// The key id and algorithm of the request.
+  std::string key_id{};
+  std::string algorithm{};
 };
 
 /// Counters the front's actors update and the HTTP side reads without a hop.

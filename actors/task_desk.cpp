@@ -43,6 +43,8 @@ struct task_desk_state {
   bool fault_injection = false;
   caf::group tasks;
   caf::group results;
+  /// Declines per verifier node: it holds another key than this front pins.
+  name_counts misconfigured;
 
   void lookup(const std::string& group) {
     lookup_group(self, identity, opts.hub, group, opts.lookup_timeout);
@@ -135,6 +137,29 @@ struct task_desk_state {
     metrics::pending_tasks().Set(static_cast<double>(book->pending()));
   }
 
+  // A verifier node holds another key than this front pins: it declined a
+  // task (another verifier takes it). Counted per instance for the view.
+  void on_decline(const task_decline& d) {
+    if (auto err = check(d)) {
+      refuse(name, std::move(err));
+      return;
+    }
+    if (auto err = identity->check("decline", std::string{node_of(d.member)},
+                                   d.proof, "verifier");
+        err || (identity->enabled() && d.proof.challenge != d.id)) {
+      refuse(name, err ? err
+                       : caf::make_error(ec::invalid_message,
+                                         "a decline signed for another "
+                                         "task"));
+      return;
+    }
+    misconfigured.add(std::string{node_of(d.member)});
+    static std::atomic<int64_t> last_ms{0};
+    if (log::throttle(last_ms))
+      log::error("verifier ", node_of(d.member),
+                 " is misconfigured: ", d.reason);
+  }
+
   void tick() {
     auto now = clock_type::now();
     auto timed_out = book->stats().timed_out;
@@ -153,6 +178,9 @@ struct task_desk_state {
     nlohmann::json by = nlohmann::json::object();
     for (auto& [verifier, n] : c.by_verifier.all())
       by[verifier] = n;
+    nlohmann::json wrong = nlohmann::json::object();
+    for (auto& [node, n] : misconfigured.all())
+      wrong[node] = n;
     return dump_json({{"hub", opts.hub},
                       {"joined", static_cast<bool>(results)},
                       {"accepted", c.accepted},
@@ -160,7 +188,8 @@ struct task_desk_state {
                       {"redelivered", c.redelivered},
                       {"results", c.results},
                       {"duplicates", c.duplicates},
-                      {"byVerifier", by}});
+                      {"byVerifier", by},
+                      {"misconfigured", wrong}});
   }
 };
 
@@ -195,6 +224,8 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
                                     std::move(q.done));
           }),
     guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
+    guard(name,
+          [self](const task_decline& d) { self->state.on_decline(d); }),
     guard(name, [self](local::tick) { self->state.tick(); }),
     guard(name, [self](local::counters) { return self->state.counters(); }),
   };

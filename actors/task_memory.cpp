@@ -23,7 +23,7 @@ task_memory::seen_task* task_memory::see(choreo_task&& t, time_point now) {
   if (seen_.size() >= max_seen_)
     return nullptr;
   auto id = t.id; // not `t.id`: the task is moved into the value
-  return &seen_.emplace(std::move(id), seen_task{std::move(t), false, now})
+  return &seen_.emplace(std::move(id), seen_task{std::move(t), false, now, {}})
             .first->second;
 }
 

@@ -29,6 +29,8 @@ public:
     /// Being verified, or verified with its result waiting to be published.
     bool in_progress = false;
     time_point seen_at;
+    /// Members that declined it (their nodes hold another key).
+    std::vector<std::string> declined{};
   };
 
   explicit task_memory(size_t max_seen = limits::seen_tasks,

@@ -184,6 +184,16 @@ caf::error check(const member_beat& x) {
   return check(x.proof);
 }
 
+caf::error check(const task_decline& x) {
+  if (auto err = check_name(x.id, "task id", limits::task_id))
+    return err;
+  if (auto err = check_name(x.member, "member"))
+    return err;
+  if (auto err = check_text(x.reason, "reason", limits::message))
+    return err;
+  return check(x.proof);
+}
+
 caf::error check(const result_batch& x) {
   if (auto err = check_name(x.signer, "signer", 64))
     return err;

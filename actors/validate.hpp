@@ -49,6 +49,9 @@ caf::error check(const member_beat& x);
 /// an instance of the signer (not the proof's signature).
 caf::error check(const result_batch& x);
 
+/// Checks a decline (not its proof's signature).
+caf::error check(const task_decline& x);
+
 /// Checks the sizes of a proof of identity.
 caf::error check(const identity_proof& x);
 

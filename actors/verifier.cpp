@@ -28,6 +28,23 @@ expected<bool> verifier_state::check(const verify_request& req) {
     self->quit(to_caf_error(crash));
     return crash;
   }
+  // Only a verdict with the key the front pins: another key under the same
+  // id (a misconfigured node) is refused, never used.
+  if (auto pin = keys->pinned(req.key_id);
+      pin
+      && (req.fingerprint != pin->fingerprint
+          || req.algorithm != crypto::to_string(pin->algo))) {
+    counted[2]->Increment();
+    auto short_fp = [](const std::string& fp) {
+      return fp.empty() ? std::string{"none"} : fp.substr(0, 16);
+    };
+    return failure{ec::key_mismatch,
+                   id + " holds another key under '" + printable(req.key_id)
+                     + "' (" + crypto::to_string(pin->algo) + ", fingerprint "
+                     + short_fp(pin->fingerprint) + "; the front pins "
+                     + printable(req.algorithm, 32) + ", "
+                     + short_fp(printable(req.fingerprint, 64)) + ")"};
+  }
   ++served;
   auto matched = keys->verify(req.key_id, req.text, req.hex_signature);
   if (!matched) {
@@ -43,7 +60,7 @@ caf::result<verdict> verifier_state::verify(const verify_request& req) {
   auto matched = check(req);
   if (!matched)
     return to_caf_error(std::move(matched.error()));
-  return verdict{*matched, id};
+  return verdict{*matched, id, req.key_id, req.algorithm};
 }
 
 caf::result<batch_verdicts>

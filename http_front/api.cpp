@@ -98,12 +98,12 @@ void count_request(style how, const response& res, double seconds,
 }
 
 api_context::api_context(front_options opts, std::string node,
-                         verify_service& service,
-                         std::shared_ptr<const crypto::keyring> inline_keys)
+                         verify_service& service, front_keys keys)
   : opts(std::move(opts)),
     node(std::move(node)),
     service(service),
-    inline_keys(std::move(inline_keys)),
+    pinned(std::move(keys.pinned)),
+    inline_keys(std::move(keys.inline_baseline)),
     documents(this->opts.documents),
     default_style(parse_style(this->opts.style).value_or(style::direct)) {
   // nop
@@ -164,6 +164,12 @@ response render(const expected<verdict>& outcome, unsigned version,
              {{"message", ok ? "signature ok!" : "signature does not match"}}},
             {"verified", ok},
             {"verifier", outcome->verifier}};
+  // The key and algorithm the verdict was made with, as AWS KMS's Verify
+  // names them.
+  if (!outcome->key_id.empty())
+    body["keyId"] = outcome->key_id;
+  if (!outcome->algorithm.empty())
+    body["algorithm"] = outcome->algorithm;
   return make_json(bhttp::status::ok, body, version, keep_alive);
 }
 
@@ -272,6 +278,10 @@ response render_task(const std::string& id,
             {"message", view->message}};
   if (view->state == "done")
     body["verified"] = view->verified;
+  if (!view->key_id.empty())
+    body["keyId"] = view->key_id;
+  if (!view->algorithm.empty())
+    body["algorithm"] = view->algorithm;
   return make_json(bhttp::status::ok, body, version, keep_alive);
 }
 
@@ -434,7 +444,8 @@ std::variant<response, deferred> route(const request& req,
                                              parsed->hex_signature);
       if (!matched)
         return std::move(matched.error());
-      return verdict{*matched, ctx.node + "/inline"};
+      return verdict{*matched, ctx.node + "/inline", parsed->key_id,
+                     parsed->algorithm};
     }();
     auto answer = render(outcome, version, keep_alive);
     count_at(

@@ -16,6 +16,7 @@
 #include "actors/options.hpp"
 #include "actors/service.hpp"
 #include "http_front/documents.hpp"
+#include "http_front/keys.hpp"
 
 namespace duet::http {
 
@@ -27,12 +28,14 @@ using response = bhttp::response<bhttp::string_body>;
 /// What the routes need, shared by all sessions of a server.
 struct api_context {
   api_context(front_options opts, std::string node, verify_service& service,
-              std::shared_ptr<const crypto::keyring> inline_keys = nullptr);
+              front_keys keys = {});
 
   front_options opts;
   std::string node;
   verify_service& service;
-  /// Keys of the inline baseline (null: off).
+  /// The keys the front pins; null: requests name no fingerprint (a unit
+  /// test's front), and the inline baseline's (null: off).
+  std::shared_ptr<const crypto::keyring> pinned;
   std::shared_ptr<const crypto::keyring> inline_keys;
   /// False on nodes without the front role: only /healthz, /readyz and
   /// /metrics are served.

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include "actors/limits.hpp"
+#include "actors/text.hpp"
 
 namespace duet::http {
 
@@ -58,6 +59,17 @@ expected<verify_request> parse_verify_body(const std::string& body,
     return failure{ec::bad_request, "field \"keyId\" is longer than "
                                       + std::to_string(limits::key_id)
                                       + " bytes"};
+  if (ctx.pinned && req.key_id.rfind('!', 0) != 0) {
+    // What this front pins for the id travels with the request; ids that
+    // start with '!' are fault-injection switches of test verifiers.
+    auto pin = ctx.pinned->pinned(req.key_id);
+    if (!pin)
+      return failure{ec::unknown_key,
+                     "unknown keyId '" + printable(req.key_id)
+                       + "' (this front pins the keys of front.keys)"};
+    req.algorithm = crypto::to_string(pin->algo);
+    req.fingerprint = pin->fingerprint;
+  }
   if (req.hex_signature.size() > limits::signature_hex)
     return failure{ec::bad_request, "field \"hexSignature\" is longer than "
                                       + std::to_string(limits::signature_hex)

@@ -18,11 +18,11 @@ using tcp = net::ip::tcp;
 
 struct server::impl {
   impl(front_options opts, std::string node, verify_service& service,
-       std::shared_ptr<const crypto::keyring> inline_keys)
+       front_keys keys)
     : ioc(static_cast<int>(opts.io_threads)),
       acceptor(net::make_strand(ioc)),
       shared(std::make_shared<shared_state>(std::move(opts), std::move(node),
-                                            service, std::move(inline_keys))) {
+                                            service, std::move(keys))) {
     // nop
   }
 
@@ -93,9 +93,9 @@ struct server::impl {
 };
 
 server::server(front_options opts, std::string node, verify_service& service,
-               std::shared_ptr<const crypto::keyring> inline_keys)
+               front_keys keys)
   : impl_(std::make_unique<impl>(std::move(opts), std::move(node), service,
-                                 std::move(inline_keys))) {
+                                 std::move(keys))) {
   // nop
 }
 

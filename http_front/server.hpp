@@ -12,6 +12,7 @@
 #include "actors/error.hpp"
 #include "actors/options.hpp"
 #include "actors/service.hpp"
+#include "http_front/keys.hpp"
 
 namespace duet::http {
 
@@ -19,7 +20,7 @@ namespace duet::http {
 class server {
 public:
   server(front_options opts, std::string node, verify_service& service,
-         std::shared_ptr<const crypto::keyring> inline_keys = nullptr);
+         front_keys keys = {});
 
   /// Serves only /healthz, /readyz and /metrics (nodes without a front).
   void disable_api();

@@ -244,17 +244,24 @@ int main(int argc, char** argv) {
   unkept.clear();
   auto stop_actors = [&] { caf::anon_send(keeper, duet::local::stop{}); };
   if (front) {
-    std::shared_ptr<const duet::crypto::keyring> inline_keys;
+    duet::http::front_keys keys;
+    auto pinned = duet::crypto::load_keyring(opts.front.keys);
+    if (!pinned) {
+      stop_actors();
+      return fail(2, "front.keys: " + pinned.error().message);
+    }
+    keys.pinned = std::make_shared<duet::crypto::keyring>(std::move(*pinned));
     if (!opts.front.inline_keys.empty()) {
       auto ring = duet::crypto::load_keyring(opts.front.inline_keys);
       if (!ring) {
         stop_actors();
         return fail(2, "front.inline-keys: " + ring.error().message);
       }
-      inline_keys = std::make_shared<duet::crypto::keyring>(std::move(*ring));
+      keys.inline_baseline = std::make_shared<duet::crypto::keyring>(
+        std::move(*ring));
     }
     http = std::make_unique<duet::http::server>(opts.front, opts.node.name,
-                                                *front, inline_keys);
+                                                *front, std::move(keys));
     auto port = http->start();
     if (!port) {
       stop_actors();

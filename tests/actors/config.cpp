@@ -68,6 +68,7 @@ name="f"
 roles=["front"]
 [front]
 http-port=8081
+keys="keys"
 verifiers=["127.0.0.1:4101", "localhost:4102"]
 documents="docs"
 request-timeout=3s

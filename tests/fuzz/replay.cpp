@@ -3,7 +3,7 @@
 // libFuzzer. Exits 0 if every file ran; a crash or a broken invariant
 // aborts, naming the file first.
 //
-//   replay-http_request tests/fuzz/corpus/http_request \
+//   replay-http_request tests/fuzz/corpus/http_request
 //                       tests/fuzz/regressions/http_request
 
 #include <algorithm>

@@ -103,7 +103,7 @@ TEST_SUITE("scenario.direct") {
                                       {"hexSignature", seed.signature},
                                       {"keyId", "nope"}});
       CHECK(res.status == 400);
-      CHECK(message_of(res) == "unknown keyId 'nope'");
+      CHECK(message_of(res).find("unknown keyId 'nope'") == 0);
     }
     SUBCASE("oversized body is 413, and the node keeps serving") {
       std::string big(2 * 1024 * 1024, 'a');
