@@ -11,12 +11,12 @@ using nlohmann::json;
 json instances_of(const pool& p) {
   auto result = json::array();
   for (auto& x : p.instances)
-    result.push_back({{"name", x.name},
-                      {"node", x.node},
-                      {"state", x.misconfigured.empty() ? x.state
-                                                        : "misconfigured"},
-                      {"served", p.served(x.name)},
-                      {"inFlight", x.in_flight}});
+    result.push_back(
+      {{"name", x.name},
+       {"node", x.node},
+       {"state", x.misconfigured.empty() ? x.state : "misconfigured"},
+       {"served", p.served(x.name)},
+       {"inFlight", x.in_flight}});
   return result;
 }
 

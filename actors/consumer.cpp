@@ -1,8 +1,8 @@
 #include "actors/consumer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
-#include <algorithm>
 #include <random>
 #include <unordered_map>
 
@@ -66,6 +66,8 @@ struct consumer_state {
   bool flush_scheduled = false;
   /// Proves this node's name; checks the others' (see identity.hpp).
   std::shared_ptr<const node_identity> identity;
+  /// Declines that arrived before their tasks, by task id (bounded).
+  std::unordered_map<std::string, std::vector<std::string>> early_declines;
   /// The newest beat time stamp per member (a replayed beat is older).
   std::unordered_map<std::string, int64_t> last_stamp;
 
@@ -117,9 +119,27 @@ struct consumer_state {
       return;
     }
     log::debug("task ", t.id, " (attempt ", t.attempt, ")");
+    auto known = memory.find(t.id);
+    auto prev_attempt = known != nullptr ? known->task.attempt : 0;
     auto seen = memory.see(std::move(t), clock_type::now());
     if (seen == nullptr)
       return;
+    // Declines may arrive before their task (they travel on the other
+    // group).
+    if (auto i = early_declines.find(seen->task.id);
+        i != early_declines.end()) {
+      for (auto& m : i->second)
+        if (std::find(seen->declined.begin(), seen->declined.end(), m)
+            == seen->declined.end())
+          seen->declined.push_back(m);
+      early_declines.erase(i);
+    }
+    // Published again: a decline of ours may have been lost.
+    auto& declined = seen->declined;
+    if (seen->task.attempt > prev_attempt && prev_attempt > 0
+        && std::find(declined.begin(), declined.end(), member())
+             != declined.end())
+      send_decline(seen->task.id, "declined before");
     if (warm() && !seen->in_progress
         && members.mine(seen->task.id, seen->declined))
       process(*seen);
@@ -296,6 +316,10 @@ struct consumer_state {
     if (std::find(seen->declined.begin(), seen->declined.end(), member())
         == seen->declined.end())
       seen->declined.push_back(member());
+    send_decline(id, why);
+  }
+
+  void send_decline(const std::string& id, const std::string& why) {
     if (!results)
       return; // the front publishes it again; declined again then
     task_decline d{id, member(), why, {}};
@@ -321,7 +345,16 @@ struct consumer_state {
       return;
     }
     auto seen = memory.find(d.id);
-    if (seen == nullptr || seen->declined.size() >= limits::members)
+    if (seen == nullptr) {
+      // Its task may still be on the way: remembered for a while.
+      if (early_declines.size() >= limits::members * 16)
+        early_declines.clear();
+      auto& list = early_declines[d.id];
+      if (list.size() < limits::members)
+        list.push_back(d.member);
+      return;
+    }
+    if (seen->declined.size() >= limits::members)
       return;
     if (std::find(seen->declined.begin(), seen->declined.end(), d.member)
         == seen->declined.end())
@@ -427,8 +460,7 @@ caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
     guard(name, [self](choreo_task& t) { self->state.on_task(t); }),
     guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
     guard(name, [self](local::flush) { self->state.flush(); }),
-    guard(name,
-          [self](const task_decline& d) { self->state.on_decline(d); }),
+    guard(name, [self](const task_decline& d) { self->state.on_decline(d); }),
     guard(name, [self](const member_beat& b) { self->state.on_beat(b); }),
     guard(name, [self](local::tick) { self->state.tick(); }),
   };

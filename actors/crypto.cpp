@@ -158,16 +158,16 @@ expected<public_key> public_key::from_pem(std::string_view pem) {
   unsigned char* der = nullptr;
   auto len = i2d_PUBKEY(raw, &der);
   if (len <= 0)
-    return failure{ec::crypto_failure, "cannot encode the key: "
-                                         + openssl_error()};
+    return failure{ec::crypto_failure,
+                   "cannot encode the key: " + openssl_error()};
   unsigned char md[32];
   unsigned int md_len = 0;
-  auto ok = EVP_Digest(der, static_cast<size_t>(len), md, &md_len,
-                       EVP_sha256(), nullptr);
+  auto ok = EVP_Digest(der, static_cast<size_t>(len), md, &md_len, EVP_sha256(),
+                       nullptr);
   OPENSSL_free(der);
   if (ok != 1)
-    return failure{ec::crypto_failure, "cannot hash the key: "
-                                         + openssl_error()};
+    return failure{ec::crypto_failure,
+                   "cannot hash the key: " + openssl_error()};
   result.fingerprint_ = encode_hex(md, md_len);
   return result;
 }

@@ -91,9 +91,8 @@ std::string router_state::unavailable(style how) {
     for (auto& x : pool_of(how).instances) {
       ++known;
       if (parts.size() < 6)
-        parts.push_back(x.name + " "
-                        + (x.misconfigured.empty() ? x.state
-                                                   : "misconfigured"));
+        parts.push_back(
+          x.name + " " + (x.misconfigured.empty() ? x.state : "misconfigured"));
     }
   }
   std::string out = "no verifier instance can take the request (";

@@ -17,10 +17,9 @@ expected<std::string> task_book::accept(verify_request req, time_point now) {
   auto id = id_prefix_ + std::to_string(next_id_++);
   auto& e = entries_[id];
   e.req = std::move(req);
-  e.view = task_view{id,          "pending",
-                     false,       {},
-                     "verification requested",
-                     e.req.key_id, e.req.algorithm};
+  e.view = task_view{
+    id,           "pending",      false, {}, "verification requested",
+    e.req.key_id, e.req.algorithm};
   e.created = now;
   ++pending_;
   ++counters_.accepted;

@@ -104,6 +104,12 @@ public:
   /// time, and forgets finished tasks past `keep_for` or `keep_results`.
   void expire(time_point now);
 
+  /// Returns whether task `id` is known and pending.
+  bool is_pending(const std::string& id) const {
+    auto i = entries_.find(id);
+    return i != entries_.end() && i->second.view.state == "pending";
+  }
+
   /// Returns the number of pending tasks.
   size_t pending() const noexcept {
     return pending_;

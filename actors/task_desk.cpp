@@ -153,6 +153,10 @@ struct task_desk_state {
                                          "task"));
       return;
     }
+    // Only a task of this front says something about the verifier; a
+    // rogue's task without the pinned fingerprint says nothing.
+    if (!book->is_pending(d.id))
+      return;
     misconfigured.add(std::string{node_of(d.member)});
     static std::atomic<int64_t> last_ms{0};
     if (log::throttle(last_ms))
@@ -224,8 +228,7 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
                                     std::move(q.done));
           }),
     guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
-    guard(name,
-          [self](const task_decline& d) { self->state.on_decline(d); }),
+    guard(name, [self](const task_decline& d) { self->state.on_decline(d); }),
     guard(name, [self](local::tick) { self->state.tick(); }),
     guard(name, [self](local::counters) { return self->state.counters(); }),
   };

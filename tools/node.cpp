@@ -257,8 +257,8 @@ int main(int argc, char** argv) {
         stop_actors();
         return fail(2, "front.inline-keys: " + ring.error().message);
       }
-      keys.inline_baseline = std::make_shared<duet::crypto::keyring>(
-        std::move(*ring));
+      keys.inline_baseline
+        = std::make_shared<duet::crypto::keyring>(std::move(*ring));
     }
     http = std::make_unique<duet::http::server>(opts.front, opts.node.name,
                                                 *front, std::move(keys));
