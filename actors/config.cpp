@@ -157,6 +157,9 @@ node_config::node_config() {
     .add(f.fault_injection, "fault-injection",
          "honor keyIds \"!router-crash\", \"!router-throw\", "
          "\"!desk-crash\" (tests only; off by default)")
+    .add(f.tls_certificate, "tls-certificate",
+         "HTTPS: the front's certificate (PEM); empty: plain HTTP")
+    .add(f.tls_key, "tls-key", "HTTPS: its private key (PEM)")
     .add(f.keys, "keys",
          "key folder (keys.json) whose keys the front pins (required)")
     .add(f.inline_keys, "inline-keys",
@@ -450,6 +453,11 @@ expected<bool> node_config::validate() {
     if (balances.count(f.balance) == 0)
       return bad(file, "front.balance=\"" + f.balance
                          + "\": expected round-robin or least-loaded");
+    if (f.tls_certificate.empty() != f.tls_key.empty())
+      return bad(file, "front.tls-certificate and front.tls-key go together "
+                       "(HTTPS), or both stay empty (HTTP)");
+    f.tls_certificate = resolve(file, f.tls_certificate);
+    f.tls_key = resolve(file, f.tls_key);
     if (f.keys.empty())
       return bad(file, "front.keys is required: the key folder (keys.json) "
                        "whose keys this front pins, e.g. keys=\"keys\"");

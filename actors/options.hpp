@@ -126,6 +126,9 @@ struct front_options {
   /// Honor keyIds "!router-crash", "!router-throw" and "!desk-crash" (tests
   /// only; off by default).
   bool fault_injection = false;
+  /// HTTPS: the front's certificate and key (PEM); empty: plain HTTP.
+  std::string tls_certificate;
+  std::string tls_key;
   /// Key folder (keys.json) of the keys this front pins: every request names
   /// its key's algorithm and public-key fingerprint, and a verifier whose
   /// key for the id differs refuses instead of answering (required).

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -118,8 +119,16 @@ bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 // Makes a certificate for `name` valid for `days`, signed by `signer`
 // (self-signed if `issuer` is null).
 x509_ptr make_cert(const std::string& name,
-                   const std::vector<std::string>& roles, EVP_PKEY* key,
+                   const std::vector<std::string>& roles,
+                   const std::vector<std::string>& hosts, EVP_PKEY* key,
                    X509* issuer, EVP_PKEY* signer, long days, bool is_ca) {
+  std::string san = "DNS:" + name;
+  for (auto& host : hosts) {
+    unsigned char buf[16];
+    auto is_ip = inet_pton(AF_INET, host.c_str(), buf) == 1
+                 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    san += (is_ip ? ",IP:" : ",DNS:") + host;
+  }
   x509_ptr cert{X509_new()};
   if (!cert)
     return nullptr;
@@ -147,18 +156,18 @@ x509_ptr make_cert(const std::string& name,
   X509_set_issuer_name(
     cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : subject);
   auto self = issuer != nullptr ? issuer : cert.get();
-  auto ok = is_ca ? add_ext(cert.get(), self, NID_basic_constraints,
-                            "critical,CA:TRUE,pathlen:0")
-                      && add_ext(cert.get(), self, NID_key_usage,
-                                 "critical,keyCertSign,cRLSign")
-                  : add_ext(cert.get(), self, NID_basic_constraints,
-                            "critical,CA:FALSE")
-                      && add_ext(cert.get(), self, NID_key_usage,
-                                 "critical,digitalSignature")
-                      && add_ext(cert.get(), self, NID_ext_key_usage,
-                                 "serverAuth,clientAuth")
-                      && add_ext(cert.get(), self, NID_subject_alt_name,
-                                 ("DNS:" + name).c_str());
+  auto ok
+    = is_ca
+        ? add_ext(cert.get(), self, NID_basic_constraints,
+                  "critical,CA:TRUE,pathlen:0")
+            && add_ext(cert.get(), self, NID_key_usage,
+                       "critical,keyCertSign,cRLSign")
+        : add_ext(cert.get(), self, NID_basic_constraints, "critical,CA:FALSE")
+            && add_ext(cert.get(), self, NID_key_usage,
+                       "critical,digitalSignature")
+            && add_ext(cert.get(), self, NID_ext_key_usage,
+                       "serverAuth,clientAuth")
+            && add_ext(cert.get(), self, NID_subject_alt_name, san.c_str());
   ok = ok && add_ext(cert.get(), self, NID_subject_key_identifier, "hash");
   if (!ok || X509_sign(cert.get(), signer, EVP_sha256()) == 0)
     return nullptr;
@@ -229,8 +238,8 @@ expected<bool> init_ca(const std::string& dir) {
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
     return bad(dir, "cannot make a key: " + ssl_error());
-  auto cert = make_cert("duet cluster CA", {}, key.get(), nullptr, key.get(),
-                        3650, true);
+  auto cert = make_cert("duet cluster CA", {}, {}, key.get(), nullptr,
+                        key.get(), 3650, true);
   if (!cert)
     return bad(dir, "cannot make the CA certificate: " + ssl_error());
   auto key_pem = to_pem([&](BIO* out) {
@@ -247,7 +256,13 @@ expected<bool> init_ca(const std::string& dir) {
 }
 
 expected<bool> issue(const std::string& dir, const std::string& name,
-                     const std::vector<std::string>& roles) {
+                     const std::vector<std::string>& roles,
+                     const std::vector<std::string>& hosts) {
+  for (auto& host : hosts)
+    if (!is_name(host, 253))
+      return bad(name, "'" + printable(host)
+                         + "' is not a host name or "
+                           "address");
   if (!is_name(name, 64) || name.find_first_of("/#") != std::string::npos)
     return bad(name, "not a node name (1..64 of A-Z a-z 0-9 - _ . : @)");
   for (auto& role : roles)
@@ -264,7 +279,7 @@ expected<bool> issue(const std::string& dir, const std::string& name,
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
     return bad(dir, "cannot make a key: " + ssl_error());
-  auto cert = make_cert(name, roles, key.get(), ca->front().get(),
+  auto cert = make_cert(name, roles, hosts, key.get(), ca->front().get(),
                         ca_key->get(), 730, false);
   if (!cert)
     return bad(dir,

@@ -26,9 +26,12 @@ inline constexpr const char* known_roles[] = {"front", "verifier", "supervisor",
                                               "hub"};
 
 /// Issues `NAME.pem` and `NAME.key` in `dir` for node `name` with `roles`,
-/// signed by the CA of `dir` (replacing an older pair).
+/// signed by the CA of `dir` (replacing an older pair). `hosts` (IP
+/// addresses or DNS names) become subject alternative names too, for an
+/// HTTPS front that clients reach by address.
 expected<bool> issue(const std::string& dir, const std::string& name,
-                     const std::vector<std::string>& roles);
+                     const std::vector<std::string>& roles,
+                     const std::vector<std::string>& hosts = {});
 
 /// What a certificate vouches for.
 struct identity {

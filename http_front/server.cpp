@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "actors/log.hpp"
@@ -47,8 +48,8 @@ struct server::impl {
     auto client = socket.remote_endpoint(err).address().to_string();
     if (err)
       return; // already gone
-    std::shared_ptr<session> victim;
-    std::shared_ptr<session> fresh;
+    std::shared_ptr<connection> victim;
+    std::shared_ptr<connection> fresh;
     connection_table::admission adm;
     {
       std::lock_guard<std::mutex> guard{shared->mtx};
@@ -60,12 +61,12 @@ struct server::impl {
           shared->sessions.erase(i);
         }
       }
-      fresh = std::make_shared<session>(std::move(socket), shared, adm.id);
+      fresh = make_connection(std::move(socket), shared, adm.id, tls.get());
       if (adm.id != 0)
         shared->sessions.emplace(adm.id, fresh);
     }
     if (victim)
-      net::post(victim->executor(), [victim] { victim->evict(); });
+      victim->evict();
     if (adm.id == 0)
       log::debug("refused a connection from ", client, ": ", adm.reason);
     fresh->run(adm.reason);
@@ -88,6 +89,8 @@ struct server::impl {
 
   net::io_context ioc;
   tcp::acceptor acceptor;
+  /// HTTPS (front.tls-certificate and front.tls-key); null: plain HTTP.
+  std::unique_ptr<net::ssl::context> tls;
   std::shared_ptr<shared_state> shared;
   std::vector<std::thread> threads;
 };
@@ -109,6 +112,27 @@ server::~server() {
 
 expected<uint16_t> server::start() {
   auto& opts = impl_->shared->ctx.opts;
+  if (!opts.tls_certificate.empty()) {
+    auto ctx
+      = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    boost::system::error_code err;
+    ctx->set_options(
+      net::ssl::context::default_workarounds | net::ssl::context::no_sslv2
+        | net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1
+        | net::ssl::context::no_tlsv1_1,
+      err);
+    if (!err)
+      ctx->use_certificate_chain_file(opts.tls_certificate, err);
+    if (err)
+      return failure{ec::invalid_config, "front.tls-certificate=\""
+                                           + opts.tls_certificate
+                                           + "\": " + err.message()};
+    ctx->use_private_key_file(opts.tls_key, net::ssl::context::pem, err);
+    if (err)
+      return failure{ec::invalid_config, "front.tls-key=\"" + opts.tls_key
+                                           + "\": " + err.message()};
+    impl_->tls = std::move(ctx);
+  }
   auto where = "cannot listen on " + opts.http_host + ":"
                + std::to_string(opts.http_port) + ": ";
   boost::beast::error_code err;

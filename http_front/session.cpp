@@ -1,10 +1,23 @@
 #include "http_front/session.hpp"
 
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <type_traits>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "actors/log.hpp"
 #include "actors/text.hpp"
@@ -43,13 +56,109 @@ response internal_error(unsigned version, bool keep_alive) {
                         version, keep_alive);
 }
 
-} // namespace
+/// One accepted connection over `Stream` (beast::tcp_stream, or an
+/// ssl_stream over one for HTTPS).
+template <class Stream>
+class session : public connection,
+                public std::enable_shared_from_this<session<Stream>> {
+public:
+  using clock_type = std::chrono::steady_clock;
+
+  static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  /// `xs...`: the TLS context for HTTPS, nothing otherwise.
+  template <class... Ts>
+  session(boost::asio::ip::tcp::socket&& socket,
+          std::shared_ptr<shared_state> shared, connection_table::id_type id,
+          Ts&... xs)
+    : stream_(std::move(socket), xs...),
+      shared_(std::move(shared)),
+      opts_(shared_->ctx.opts),
+      id_(id),
+      watchdog_(stream_.get_executor()) {
+    // nop
+  }
+
+  ~session() override;
+
+  /// Starts serving; a session with id 0 was refused: it answers 503 with
+  /// `refusal` and closes.
+  void run(const char* refusal) override;
+
+  void evict() override {
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this()] { self->do_evict(); });
+  }
+
+  /// Answers slot `seq` with `res` unless it is answered already.
+  void complete(uint64_t seq, response res);
+
+private:
+  using error_code = boost::beast::error_code;
+
+  struct completion;
+
+  /// A response slot, in request order.
+  struct slot {
+    std::optional<response> res;
+    /// Past this, a pending slot is answered 503 by the watchdog.
+    clock_type::time_point deadline;
+    unsigned version = 11;
+    bool keep_alive = true;
+  };
+
+  void do_evict();
+  void start(const char* refusal);
+  void wait_for_request();
+  auto& lowest() {
+    return beast::get_lowest_layer(stream_);
+  }
+  void read_header();
+  void on_header(error_code err);
+  void on_body(error_code err);
+  void on_read_error(error_code err);
+  void handle(request req);
+  void defer(request& req, deferred& job);
+  void push(response res);
+  void arm_watchdog();
+  void on_watchdog();
+  void write_next();
+  void on_write(error_code err);
+  void update_waiting();
+  void shutdown();
+
+  Stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::shared_ptr<shared_state> shared_;
+  const front_options& opts_;
+  connection_table::id_type id_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  /// Responses in request order; empty ones wait for the actors.
+  std::deque<slot> queue_;
+  /// Sequence number of `queue_.front()`.
+  uint64_t head_ = 0;
+  /// Answers slots whose service did not call back in time.
+  boost::asio::steady_timer watchdog_;
+  bool watchdog_armed_ = false;
+  clock_type::time_point armed_for_;
+  /// Until the first header is complete, it must arrive by this time.
+  std::optional<clock_type::time_point> first_deadline_;
+  bool reading_ = false;
+  /// Reading a request header (or waiting for its first byte).
+  bool in_header_ = false;
+  /// Reported to the connection table as waiting.
+  bool waiting_ = true;
+  bool writing_ = false;
+  /// No more requests will be read (client closed, error, or `close`).
+  bool read_closed_ = false;
+};
 
 /// Answers one slot of a session once: with the response `render` makes on
 /// the session's strand, or with 503 if it is destroyed without being
 /// called (the actor holding the callback died, or its message was dropped).
-struct session::completion {
-  completion(std::shared_ptr<session> s, uint64_t seq, unsigned version,
+template <class Stream>
+struct session<Stream>::completion {
+  completion(std::shared_ptr<session<Stream>> s, uint64_t seq, unsigned version,
              bool keep_alive)
     : self(std::move(s)), seq(seq), version(version), keep_alive(keep_alive) {
     // nop
@@ -82,45 +191,56 @@ struct session::completion {
     });
   }
 
-  std::shared_ptr<session> self;
+  std::shared_ptr<session<Stream>> self;
   uint64_t seq;
   unsigned version;
   bool keep_alive;
   bool done = false;
 };
 
-session::session(net::ip::tcp::socket&& socket,
-                 std::shared_ptr<shared_state> shared,
-                 connection_table::id_type id)
-  : stream_(std::move(socket)),
-    shared_(std::move(shared)),
-    opts_(shared_->ctx.opts),
-    id_(id),
-    watchdog_(stream_.get_executor()) {
-  // nop
-}
-
-session::~session() {
+template <class Stream>
+session<Stream>::~session() {
   std::lock_guard<std::mutex> guard{shared_->mtx};
   shared_->table.remove(id_);
   shared_->sessions.erase(id_);
 }
 
-void session::run(const char* refusal) {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this(), refusal] {
-    if (self->id_ == 0) {
-      self->read_closed_ = true;
-      self->push(unavailable(refusal, 11, false));
-      return;
-    }
+template <class Stream>
+void session<Stream>::run(const char* refusal) {
+  net::dispatch(stream_.get_executor(), [self = this->shared_from_this(),
+                                         refusal] {
     // A new connection must send its first header within header-timeout,
-    // whether it sends a first byte or not.
+    // whether it sends a first byte or not (the TLS handshake included).
     self->first_deadline_ = clock_type::now() + self->opts_.header_timeout;
-    self->wait_for_request();
+    if constexpr (is_tls) {
+      self->lowest().expires_at(*self->first_deadline_);
+      self->stream_.async_handshake(
+        net::ssl::stream_base::server, [self, refusal](error_code err) {
+          if (err) {
+            log::debug("TLS handshake failed: ", err.message());
+            self->shutdown();
+            return;
+          }
+          self->start(refusal);
+        });
+    } else {
+      self->start(refusal);
+    }
   });
 }
 
-void session::evict() {
+template <class Stream>
+void session<Stream>::start(const char* refusal) {
+  if (id_ == 0) {
+    read_closed_ = true;
+    push(unavailable(refusal, 11, false));
+    return;
+  }
+  wait_for_request();
+}
+
+template <class Stream>
+void session<Stream>::do_evict() {
   if (!in_header_ || !queue_.empty() || writing_)
     return; // busy since: it stays (uncounted) until it closes
   log::debug("closing a waiting connection to admit a new one");
@@ -128,7 +248,8 @@ void session::evict() {
   shutdown();
 }
 
-void session::wait_for_request() {
+template <class Stream>
+void session<Stream>::wait_for_request() {
   if (reading_ || read_closed_ || queue_.size() >= opts_.pipeline_limit)
     return;
   reading_ = true;
@@ -141,12 +262,12 @@ void session::wait_for_request() {
   // Idle: wait for the first byte of the next request under the keep-alive
   // timeout, then give the client header-timeout for the whole header.
   if (first_deadline_)
-    stream_.expires_at(*first_deadline_);
+    lowest().expires_at(*first_deadline_);
   else
-    stream_.expires_after(opts_.keep_alive_timeout);
+    lowest().expires_after(opts_.keep_alive_timeout);
   stream_.async_read_some(buffer_.prepare(read_chunk),
-                          [self = shared_from_this()](error_code err,
-                                                      size_t n) {
+                          [self = this->shared_from_this()](error_code err,
+                                                            size_t n) {
                             if (err) {
                               self->on_read_error(err);
                               return;
@@ -156,21 +277,22 @@ void session::wait_for_request() {
                           });
 }
 
-void session::read_header() {
+template <class Stream>
+void session<Stream>::read_header() {
   parser_.emplace();
   parser_->header_limit(header_limit);
   parser_->body_limit(opts_.body_limit);
   if (first_deadline_)
-    stream_.expires_at(*first_deadline_);
+    lowest().expires_at(*first_deadline_);
   else
-    stream_.expires_after(opts_.header_timeout);
+    lowest().expires_after(opts_.header_timeout);
   bhttp::async_read_header(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](error_code err, size_t) {
-                             self->on_header(err);
-                           });
+                           [self = this->shared_from_this()](
+                             error_code err, size_t) { self->on_header(err); });
 }
 
-void session::on_header(error_code err) {
+template <class Stream>
+void session<Stream>::on_header(error_code err) {
   in_header_ = false;
   update_waiting();
   if (err) {
@@ -183,8 +305,8 @@ void session::on_header(error_code err) {
     on_read_error(bhttp::error::body_limit);
     return;
   }
-  auto read_body = [self = shared_from_this()] {
-    self->stream_.expires_after(self->opts_.body_timeout);
+  auto read_body = [self = this->shared_from_this()] {
+    self->lowest().expires_after(self->opts_.body_timeout);
     bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
                       [self](error_code err, size_t) { self->on_body(err); });
   };
@@ -196,11 +318,11 @@ void session::on_header(error_code err) {
     // overlap on the socket. Otherwise the client sends the body anyway
     // after its own short wait.
     static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(write_timeout);
+    lowest().expires_after(write_timeout);
     writing_ = true;
     net::async_write(stream_, net::buffer(continue_line),
-                     [self = shared_from_this(), read_body](error_code err,
-                                                            size_t) {
+                     [self = this->shared_from_this(),
+                      read_body](error_code err, size_t) {
                        self->writing_ = false;
                        if (err)
                          self->on_read_error(err);
@@ -212,7 +334,8 @@ void session::on_header(error_code err) {
   }
 }
 
-void session::on_body(error_code err) {
+template <class Stream>
+void session<Stream>::on_body(error_code err) {
   if (err) {
     on_read_error(err);
     return;
@@ -222,7 +345,8 @@ void session::on_body(error_code err) {
   wait_for_request();
 }
 
-void session::on_read_error(error_code err) {
+template <class Stream>
+void session<Stream>::on_read_error(error_code err) {
   reading_ = false;
   in_header_ = false;
   read_closed_ = true;
@@ -245,7 +369,8 @@ void session::on_read_error(error_code err) {
   }
 }
 
-void session::handle(request req) {
+template <class Stream>
+void session<Stream>::handle(request req) {
   if (!req.keep_alive())
     read_closed_ = true;
   auto slots = queue_.size();
@@ -268,7 +393,8 @@ void session::handle(request req) {
   }
 }
 
-void session::defer(request& req, deferred& job) {
+template <class Stream>
+void session<Stream>::defer(request& req, deferred& job) {
   auto seq = head_ + queue_.size();
   auto version = req.version();
   auto keep_alive = req.keep_alive();
@@ -278,8 +404,8 @@ void session::defer(request& req, deferred& job) {
   queue_.push_back(slot{std::nullopt, deadline, version, keep_alive});
   update_waiting();
   arm_watchdog();
-  auto done = std::make_shared<completion>(shared_from_this(), seq, version,
-                                           keep_alive);
+  auto done = std::make_shared<completion>(this->shared_from_this(), seq,
+                                           version, keep_alive);
   auto& service = shared_->ctx.service;
   switch (job.kind) {
     case deferred::cluster:
@@ -328,13 +454,15 @@ void session::defer(request& req, deferred& job) {
                  });
 }
 
-void session::push(response res) {
+template <class Stream>
+void session<Stream>::push(response res) {
   queue_.push_back(slot{std::move(res), {}, 11, false});
   update_waiting();
   write_next();
 }
 
-void session::complete(uint64_t seq, response res) {
+template <class Stream>
+void session<Stream>::complete(uint64_t seq, response res) {
   if (seq < head_ || seq - head_ >= queue_.size())
     return;
   auto& s = queue_[seq - head_];
@@ -344,7 +472,8 @@ void session::complete(uint64_t seq, response res) {
   write_next();
 }
 
-void session::arm_watchdog() {
+template <class Stream>
+void session<Stream>::arm_watchdog() {
   std::optional<clock_type::time_point> next;
   for (auto& s : queue_)
     if (!s.res && (!next || s.deadline < *next))
@@ -354,17 +483,18 @@ void session::arm_watchdog() {
   watchdog_armed_ = true;
   armed_for_ = *next;
   watchdog_.expires_at(*next); // cancels an earlier wait
-  watchdog_.async_wait(
-    [weak = std::weak_ptr<session>{shared_from_this()}](error_code err) {
-      auto self = weak.lock();
-      if (!self || err == net::error::operation_aborted)
-        return;
-      self->watchdog_armed_ = false;
-      self->on_watchdog();
-    });
+  watchdog_.async_wait([weak = std::weak_ptr<session<Stream>>{
+                          this->shared_from_this()}](error_code err) {
+    auto self = weak.lock();
+    if (!self || err == net::error::operation_aborted)
+      return;
+    self->watchdog_armed_ = false;
+    self->on_watchdog();
+  });
 }
 
-void session::on_watchdog() {
+template <class Stream>
+void session<Stream>::on_watchdog() {
   auto now = clock_type::now();
   for (auto& s : queue_) {
     if (s.res || s.deadline > now)
@@ -380,21 +510,23 @@ void session::on_watchdog() {
   arm_watchdog();
 }
 
-void session::write_next() {
+template <class Stream>
+void session<Stream>::write_next() {
   if (writing_ || queue_.empty() || !queue_.front().res)
     return;
   writing_ = true;
   auto& res = *queue_.front().res;
   if (read_closed_ && queue_.size() == 1 && res.keep_alive())
     res.keep_alive(false);
-  stream_.expires_after(write_timeout);
+  lowest().expires_after(write_timeout);
   bhttp::async_write(stream_, res,
-                     [self = shared_from_this()](error_code err, size_t) {
+                     [self = this->shared_from_this()](error_code err, size_t) {
                        self->on_write(err);
                      });
 }
 
-void session::on_write(error_code err) {
+template <class Stream>
+void session<Stream>::on_write(error_code err) {
   writing_ = false;
   if (err) {
     log::debug("write failed: ", err.message());
@@ -417,7 +549,8 @@ void session::on_write(error_code err) {
     shutdown();
 }
 
-void session::update_waiting() {
+template <class Stream>
+void session<Stream>::update_waiting() {
   auto now_waiting = in_header_ && queue_.empty() && !writing_;
   if (now_waiting == waiting_ || id_ == 0)
     return;
@@ -429,10 +562,28 @@ void session::update_waiting() {
     shared_->table.busy(id_);
 }
 
-void session::shutdown() {
+template <class Stream>
+void session<Stream>::shutdown() {
   error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-  stream_.socket().close(ignored);
+  lowest().socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  lowest().socket().close(ignored);
+}
+
+} // namespace
+
+connection::~connection() {
+  // nop
+}
+
+std::shared_ptr<connection>
+make_connection(net::ip::tcp::socket&& socket,
+                std::shared_ptr<shared_state> shared,
+                connection_table::id_type id, net::ssl::context* tls) {
+  if (tls != nullptr)
+    return std::make_shared<session<beast::ssl_stream<beast::tcp_stream>>>(
+      std::move(socket), std::move(shared), id, *tls);
+  return std::make_shared<session<beast::tcp_stream>>(std::move(socket),
+                                                      std::move(shared), id);
 }
 
 } // namespace duet::http

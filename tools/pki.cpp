@@ -1,8 +1,10 @@
 // duet-pki: the cluster's certificates for mutual TLS between nodes.
 //
 //   duet-pki init DIR               # a CA in DIR (ca.pem, ca.key), if none
-//   duet-pki issue DIR NAME... --roles=verifier[,front...]
+//   duet-pki issue DIR NAME... --roles=verifier[,front...] [--hosts=H,...]
 //                                   # NAME.pem / NAME.key per node, from it
+//                                   # (--hosts: extra SANs, e.g. the address
+//                                   # an HTTPS front is reached at)
 //   duet-pki check CA CERT KEY      # what a node checks before it starts
 //
 // tools/cluster up runs the first two for run/pki/ and every node of
@@ -21,7 +23,8 @@ namespace {
 
 constexpr const char* usage
   = "usage: duet-pki init DIR\n"
-    "       duet-pki issue DIR NAME... --roles=ROLE[,ROLE...]\n"
+    "       duet-pki issue DIR NAME... --roles=ROLE[,ROLE...] "
+    "[--hosts=HOST,...]\n"
     "       duet-pki check CA CERTIFICATE KEY\n"
     "Makes the cluster CA and one certificate per node (CN and DNS SAN = the\n"
     "node's name, OU = each role it vouches for: front, verifier,\n"
@@ -48,21 +51,26 @@ int main(int argc, char** argv) {
   if (cmd == "issue" && argc >= 4) {
     std::vector<std::string> names;
     std::vector<std::string> roles;
+    std::vector<std::string> hosts;
     for (int i = 3; i < argc; ++i) {
       std::string arg = argv[i];
-      if (arg.rfind("--roles=", 0) != 0) {
+      auto list_of = [](const std::string& str, std::vector<std::string>& out) {
+        std::istringstream list{str};
+        for (std::string x; std::getline(list, x, ',');)
+          out.push_back(x);
+      };
+      if (arg.rfind("--roles=", 0) == 0)
+        list_of(arg.substr(8), roles);
+      else if (arg.rfind("--hosts=", 0) == 0)
+        list_of(arg.substr(8), hosts);
+      else
         names.push_back(arg);
-        continue;
-      }
-      std::istringstream list{arg.substr(8)};
-      for (std::string role; std::getline(list, role, ',');)
-        roles.push_back(role);
     }
     if (roles.empty())
       return fail("give the roles the certificate vouches for, e.g. "
                   "--roles=verifier (front, verifier, supervisor, hub)");
     for (auto& name : names) {
-      auto ok = duet::pki::issue(argv[2], name, roles);
+      auto ok = duet::pki::issue(argv[2], name, roles, hosts);
       if (!ok)
         return fail(ok.error().message);
       std::cout << "issued " << argv[2] << "/" << name << ".pem\n";

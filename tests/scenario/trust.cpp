@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "actors/pki.hpp"
 #include "actors/signing.hpp"
 #include "support/cluster.hpp"
 
@@ -92,10 +93,9 @@ std::unique_ptr<process> extra_verifier(cluster& c, const std::string& name,
   args.push_back("--node.name=" + name);
   args.push_back("--node.port=" + std::to_string(free_port()));
   args.push_back("--node.http-port=0");
-  args.push_back(c.opts.supervisor
-                   ? "--verifier.supervisor=127.0.0.1:"
-                       + std::to_string(c.supervisor_port)
-                   : std::string{"--verifier.supervisor=\"\""});
+  args.push_back(c.opts.supervisor ? "--verifier.supervisor=127.0.0.1:"
+                                       + std::to_string(c.supervisor_port)
+                                   : std::string{"--verifier.supervisor=\"\""});
   args.push_back(c.hub_arg());
   return start_node("verifier-3.ini", std::move(args), c.dir + "/" + name);
 }
@@ -113,113 +113,151 @@ json node_in(cluster& c, const std::string& name) {
 } // namespace
 
 TEST_SUITE("scenario.trust") {
-
-TEST_CASE("orchestration: no node registers under another's name") {
-  cluster c{orchestrated()};
-  REQUIRE(c.wait_verifiers_up(3));
-  auto address = node_in(c, "verifier-1")["address"];
-  honest_load load{c, "/api/orchestration/signature"};
-  // A member with a valid certificate of its own claims verifier-1.
-  std::string out;
-  CHECK(run_rogue("--supervisor=127.0.0.1:"
-                    + std::to_string(c.supervisor_port),
-                  out)
-        == 0);
-  CHECK(out.find("register as verifier-1: refused") != std::string::npos);
-  CHECK(out.find("deregister verifier-1: refused") != std::string::npos);
-  // A second node that really holds verifier-1's certificate, while the
-  // first is alive: a conflict, visible in the view, never a replacement.
-  auto twin = extra_verifier(c, "verifier-1", {});
-  CHECK(wait_until([&] { return node_in(c, "verifier-1")["conflicts"] >= 1; },
-                   10000ms));
-  MESSAGE(node_in(c, "verifier-1").dump());
-  std::this_thread::sleep_for(500ms);
-  load.stop();
-  CHECK(load.total > 50);
-  CHECK(load.wrong == 0);
-  CHECK_MESSAGE(load.errors == 0, load.last_error);
-  CHECK(node_in(c, "verifier-1")["address"] == address);
-  CHECK(c.view()["nodes"].size() == 3);
-}
-
-TEST_CASE("orchestration: a verifier with another 'seed' key never answers") {
-  cluster c{orchestrated()};
-  REQUIRE(c.wait_verifiers_up(3));
-  auto keys = other_seed_keys(c.dir + "/other-keys");
-  auto wrong = extra_verifier(c, "verifier-4", {"--verifier.keys=" + keys});
-  honest_load load{c, "/api/orchestration/signature"};
-  // It registers (its certificate is valid), gets a request, refuses it
-  // with key_mismatch, and the front takes it out of rotation.
-  auto misconfigured = [&] {
-    auto n = node_in(c, "verifier-4");
-    return n.is_object() && !n["instances"].empty()
-           && n["instances"][0]["state"] == "misconfigured";
-  };
-  CHECK(wait_until(misconfigured, 15000ms));
-  std::this_thread::sleep_for(500ms);
-  load.stop();
-  MESSAGE(node_in(c, "verifier-4").dump());
-  CHECK(load.total > 50);
-  CHECK(load.wrong == 0);
-  CHECK_MESSAGE(load.errors == 0, load.last_error);
-  CHECK(load.by.count("verifier-4/verifier-0") == 0);
-  auto text = http_request(c.http_port, "GET", "/api/cluster?format=text");
-  CHECK(text.body.find("misconfigured") != std::string::npos);
-}
-
-TEST_CASE("choreography: impostors and a wrong key never produce a verdict") {
-  cluster_options opts;
-  opts.verifiers = 3;
-  opts.hub = true;
-  cluster c{opts};
-  REQUIRE(c.wait_members());
-  auto keys = other_seed_keys(c.dir + "/other-keys");
-  auto wrong = extra_verifier(c, "verifier-4", {"--verifier.keys=" + keys});
-  std::this_thread::sleep_for(1500ms); // it joins and warms up
-  std::map<std::string, bool> tasks;
-  std::mutex mtx;
-  {
-    client_threads load{2, [&](int t, int i) {
-                          auto valid = (t + i) % 2 == 0;
-                          auto res = c.post("/api/choreography/signature",
-                                            body(valid));
-                          if (res.status != 202)
-                            return;
-                          std::lock_guard<std::mutex> guard{mtx};
-                          tasks[parse(res).value("taskId", "")] = valid;
-                        }};
-    // Meanwhile a member forges results and beats for verifier-1.
+  TEST_CASE("orchestration: no node registers under another's name") {
+    cluster c{orchestrated()};
+    REQUIRE(c.wait_verifiers_up(3));
+    auto address = node_in(c, "verifier-1")["address"];
+    honest_load load{c, "/api/orchestration/signature"};
+    // A member with a valid certificate of its own claims verifier-1.
     std::string out;
-    CHECK(run_rogue("--hub=127.0.0.1:" + std::to_string(c.hub_port), out)
+    CHECK(run_rogue(
+            "--supervisor=127.0.0.1:" + std::to_string(c.supervisor_port), out)
           == 0);
-    CHECK(out.find("as verifier-1: refused") != std::string::npos);
-    std::this_thread::sleep_for(1000ms);
+    CHECK(out.find("register as verifier-1: refused") != std::string::npos);
+    CHECK(out.find("deregister verifier-1: refused") != std::string::npos);
+    // A second node that really holds verifier-1's certificate, while the
+    // first is alive: a conflict, visible in the view, never a replacement.
+    auto twin = extra_verifier(c, "verifier-1", {});
+    CHECK(wait_until([&] { return node_in(c, "verifier-1")["conflicts"] >= 1; },
+                     10000ms));
+    MESSAGE(node_in(c, "verifier-1").dump());
+    std::this_thread::sleep_for(500ms);
     load.stop();
+    CHECK(load.total > 50);
+    CHECK(load.wrong == 0);
+    CHECK_MESSAGE(load.errors == 0, load.last_error);
+    CHECK(node_in(c, "verifier-1")["address"] == address);
+    CHECK(c.view()["nodes"].size() == 3);
   }
-  REQUIRE(tasks.size() > 50);
-  size_t right = 0;
-  size_t by_wrong = 0;
-  wait_until(
-    [&] {
-      right = 0;
-      by_wrong = 0;
-      for (auto& [id, valid] : tasks) {
-        auto res = http_request(c.http_port, "GET", "/api/signature/" + id);
-        auto doc = parse(res);
-        if (doc.value("state", "") == "done"
-            && doc.value("verified", !valid) == valid)
-          ++right;
-        if (doc.value("verifier", "").rfind("verifier-4", 0) == 0)
-          ++by_wrong;
-      }
-      return right == tasks.size();
-    },
-    30000ms);
-  CHECK(right == tasks.size());
-  CHECK(by_wrong == 0);
-  auto st = c.view()["choreography"];
-  MESSAGE(st.dump());
-  CHECK(st["misconfigured"].value("verifier-4", 0) > 0);
-}
+
+  TEST_CASE("orchestration: a verifier with another 'seed' key never answers") {
+    cluster c{orchestrated()};
+    REQUIRE(c.wait_verifiers_up(3));
+    auto keys = other_seed_keys(c.dir + "/other-keys");
+    auto wrong = extra_verifier(c, "verifier-4", {"--verifier.keys=" + keys});
+    honest_load load{c, "/api/orchestration/signature"};
+    // It registers (its certificate is valid), gets a request, refuses it
+    // with key_mismatch, and the front takes it out of rotation.
+    auto misconfigured = [&] {
+      auto n = node_in(c, "verifier-4");
+      return n.is_object() && !n["instances"].empty()
+             && n["instances"][0]["state"] == "misconfigured";
+    };
+    CHECK(wait_until(misconfigured, 15000ms));
+    std::this_thread::sleep_for(500ms);
+    load.stop();
+    MESSAGE(node_in(c, "verifier-4").dump());
+    CHECK(load.total > 50);
+    CHECK(load.wrong == 0);
+    CHECK_MESSAGE(load.errors == 0, load.last_error);
+    CHECK(load.by.count("verifier-4/verifier-0") == 0);
+    auto text = http_request(c.http_port, "GET", "/api/cluster?format=text");
+    CHECK(text.body.find("misconfigured") != std::string::npos);
+  }
+
+  TEST_CASE("choreography: impostors and a wrong key never produce a verdict") {
+    cluster_options opts;
+    opts.verifiers = 3;
+    opts.hub = true;
+    cluster c{opts};
+    REQUIRE(c.wait_members());
+    auto keys = other_seed_keys(c.dir + "/other-keys");
+    auto wrong = extra_verifier(c, "verifier-4", {"--verifier.keys=" + keys});
+    std::this_thread::sleep_for(1500ms); // it joins and warms up
+    std::map<std::string, bool> tasks;
+    std::mutex mtx;
+    {
+      client_threads load{2, [&](int t, int i) {
+                            auto valid = (t + i) % 2 == 0;
+                            auto res = c.post("/api/choreography/signature",
+                                              body(valid));
+                            if (res.status != 202)
+                              return;
+                            std::lock_guard<std::mutex> guard{mtx};
+                            tasks[parse(res).value("taskId", "")] = valid;
+                          }};
+      // Meanwhile a member forges results and beats for verifier-1.
+      std::string out;
+      CHECK(run_rogue("--hub=127.0.0.1:" + std::to_string(c.hub_port), out)
+            == 0);
+      CHECK(out.find("as verifier-1: refused") != std::string::npos);
+      std::this_thread::sleep_for(1000ms);
+      load.stop();
+    }
+    REQUIRE(tasks.size() > 50);
+    size_t right = 0;
+    size_t by_wrong = 0;
+    wait_until(
+      [&] {
+        right = 0;
+        by_wrong = 0;
+        for (auto& [id, valid] : tasks) {
+          auto res = http_request(c.http_port, "GET", "/api/signature/" + id);
+          auto doc = parse(res);
+          if (doc.value("state", "") == "done"
+              && doc.value("verified", !valid) == valid)
+            ++right;
+          if (doc.value("verifier", "").rfind("verifier-4", 0) == 0)
+            ++by_wrong;
+        }
+        return right == tasks.size();
+      },
+      30000ms);
+    CHECK(right == tasks.size());
+    CHECK(by_wrong == 0);
+    auto st = c.view()["choreography"];
+    MESSAGE(st.dump());
+    CHECK(st["misconfigured"].value("verifier-4", 0) > 0);
+  }
+
+  TEST_CASE("an HTTPS front serves clients that check its certificate") {
+    cluster_options opts;
+    opts.verifiers = 1;
+    cluster c{opts};
+    REQUIRE(c.wait_verifiers_up(1));
+    auto pki = c.dir + "/https";
+    REQUIRE(duet::pki::init_ca(pki));
+    REQUIRE(duet::pki::issue(pki, "front-https", {"front"}, {"127.0.0.1"}));
+    auto port = free_port();
+    auto https = start_node(
+      "front.ini",
+      {"--front.http-port=" + std::to_string(port),
+       "--front.verifiers=[\"127.0.0.1:" + std::to_string(c.verifier_ports[0])
+         + "\"]",
+       "--front.style=direct", "--front.supervisor=\"\"", c.hub_arg(),
+       "--front.tls-certificate=" + pki + "/front-https.pem",
+       "--front.tls-key=" + pki + "/front-https.key"},
+      c.dir + "/front-https");
+    REQUIRE(wait_until(
+      [&] { return https->out().find("ready:") != std::string::npos; },
+      10000ms));
+    json b{{"text", seed().text}, {"hexSignature", seed().signature}};
+    http_response res;
+    CHECK(wait_until(
+      [&] {
+        res = https_request(port, pki + "/ca.pem", "127.0.0.1", "POST",
+                            "/api/signature", b.dump());
+        return res.status == 200;
+      },
+      10000ms));
+    CHECK(parse(res)["verified"] == true);
+    CHECK(parse(res)["keyId"] == "seed");
+    // A client that does not trust the CA, and a plaintext client, get
+    // nothing.
+    CHECK(
+      https_request(port, test_pki::ca(), "127.0.0.1", "GET", "/healthz").status
+      == 0);
+    CHECK(http_request(port, "GET", "/healthz", {}, 2000ms).status == 0);
+  }
 
 } // TEST_SUITE

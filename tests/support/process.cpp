@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -11,6 +12,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -171,9 +174,10 @@ std::string raw_exchange(uint16_t port, const std::string& bytes,
   return result;
 }
 
-http_response http_request(uint16_t port, const std::string& method,
-                           const std::string& target, const std::string& body,
-                           std::chrono::milliseconds timeout) {
+namespace {
+
+std::string make_request(const std::string& method, const std::string& target,
+                         const std::string& body) {
   std::ostringstream req;
   req << method << " " << target << " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       << "Connection: close\r\n";
@@ -181,7 +185,10 @@ http_response http_request(uint16_t port, const std::string& method,
     req << "Content-Type: application/json\r\nContent-Length: " << body.size()
         << "\r\n";
   req << "\r\n" << body;
-  auto raw = raw_exchange(port, req.str(), timeout);
+  return req.str();
+}
+
+http_response parse_response(const std::string& raw) {
   http_response res;
   auto end = raw.find("\r\n\r\n");
   if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || end == std::string::npos)
@@ -205,6 +212,43 @@ http_response http_request(uint16_t port, const std::string& method,
   }
   res.body = raw.substr(end + 4);
   return res;
+}
+
+} // namespace
+
+http_response http_request(uint16_t port, const std::string& method,
+                           const std::string& target, const std::string& body,
+                           std::chrono::milliseconds timeout) {
+  return parse_response(
+    raw_exchange(port, make_request(method, target, body), timeout));
+}
+
+http_response https_request(uint16_t port, const std::string& ca,
+                            const std::string& host, const std::string& method,
+                            const std::string& target, const std::string& body,
+                            std::chrono::milliseconds timeout) {
+  auto fd = connect_to(port, timeout);
+  if (fd < 0)
+    return {};
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{
+    SSL_CTX_new(TLS_client_method()), SSL_CTX_free};
+  SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl{SSL_new(ctx.get()), SSL_free};
+  SSL_set1_host(ssl.get(), host.c_str());
+  SSL_set_tlsext_host_name(ssl.get(), host.c_str());
+  SSL_set_fd(ssl.get(), fd);
+  std::string raw;
+  if (SSL_connect(ssl.get()) == 1) {
+    auto req = make_request(method, target, body);
+    SSL_write(ssl.get(), req.data(), static_cast<int>(req.size()));
+    char buf[8192];
+    for (int n; (n = SSL_read(ssl.get(), buf, sizeof(buf))) > 0;)
+      raw.append(buf, static_cast<size_t>(n));
+  }
+  ERR_clear_error();
+  close(fd);
+  return parse_response(raw);
 }
 
 tcp_client::tcp_client(uint16_t port, const std::string& source) {
