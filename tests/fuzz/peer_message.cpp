@@ -9,6 +9,7 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/message.hpp>
 
+#include "actors/identity.hpp"
 #include "actors/validate.hpp"
 #include "fuzz/common.hpp"
 
@@ -47,6 +48,17 @@ void checked(const node_registration& x) {
     fuzz::require(x.slots >= 1 && x.slots <= limits::slots
                     && x.instances.size() <= x.slots,
                   "an accepted registration out of range");
+}
+
+// A batch the checks accept names only the signer's instances, and its
+// digest (what the signature covers) is computed without trouble.
+void checked(const result_batch& x) {
+  if (check(x))
+    return;
+  for (auto& r : x.results)
+    fuzz::require(node_of(r.verifier) == x.signer,
+                  "an accepted batch names another node's instance");
+  fuzz::require(results_digest(x.results).size() == 64, "a bad digest");
 }
 
 void checked(const registry& x) {
@@ -123,6 +135,12 @@ void read_message(caf::actor_system& sys, const char* data, size_t size) {
     (void) check(get(member_beat{}));
   else if (is(verdict{}))
     (void) check(get(verdict{}));
+  else if (is(result_batch{}))
+    checked(get(result_batch{}));
+  else if (is(task_decline{}))
+    (void) check(get(task_decline{}));
+  else if (is(identity_proof{}))
+    (void) check(get(identity_proof{}));
 }
 
 } // namespace
@@ -134,7 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   auto bytes = reinterpret_cast<const char*>(data) + 1;
   auto n = size - 1;
-  switch (data[0] % 11) {
+  switch (data[0] % 14) {
     case 0:
       read_as<verify_request>(w.sys, bytes, n);
       break;
@@ -164,6 +182,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 9:
       read_as<verdict>(w.sys, bytes, n);
+      break;
+    case 11:
+      read_as<result_batch>(w.sys, bytes, n);
+      break;
+    case 12:
+      read_as<task_decline>(w.sys, bytes, n);
+      break;
+    case 13:
+      read_as<identity_proof>(w.sys, bytes, n);
       break;
     default:
       read_message(w.sys, bytes, n);

@@ -50,9 +50,13 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   verify_request req{"seed", "text", "00ff"};
   std::vector<verify_request> batch{req, req};
+  batch.push_back(
+    verify_request{"seed", "t", "00", "rsa-pss-sha256", std::string(64, 'b')});
   batch_verdicts answers{"verifier-1/verifier-0",
                          {{0, true, ""}, {4, false, "unknown"}}};
   node_registration reg{"verifier-1", "127.0.0.1", 4101, {}, 2, {}};
+  verify_request pinned{"seed", "text", "00ff", "rsa-pkcs1-md5",
+                        std::string(64, 'a')};
   registry r;
   r.nodes.push_back({"verifier-1",
                      "127.0.0.1:4101",
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   std::vector<instance_info> list;
   verdict v{true, "verifier-1/verifier-0"};
   write(sys, dir, "verify_request", 0, req);
+  write(sys, dir, "verify_request_pinned", 0, pinned);
   write(sys, dir, "batch", 1, batch);
   write(sys, dir, "batch_verdicts", 2, answers);
   write(sys, dir, "node_registration", 3, reg);
@@ -76,6 +81,18 @@ int main(int argc, char** argv) {
   write(sys, dir, "member_beat", 7, beat);
   write(sys, dir, "instances", 8, list);
   write(sys, dir, "verdict", 9, v);
+  result_batch batch_of_results{
+    "verifier-1", {result}, {"cert", "digest", "sig"}};
+  task_decline decline{"ab12cd34-0",
+                       "verifier-1#0a1b2c3d",
+                       "another key",
+                       {"cert", "ab12cd34-0", "sig"}};
+  identity_proof proof{"-----BEGIN CERTIFICATE-----", "nonce", "sig"};
+  write(sys, dir, "result_batch", 11, batch_of_results);
+  write(sys, dir, "task_decline", 12, decline);
+  write(sys, dir, "identity_proof", 13, proof);
+  auto m7 = caf::make_message(batch_of_results);
+  write(sys, dir, "msg_result_batch", 10, m7);
   // Whole messages, as BASP carries them.
   auto m1 = caf::make_message(verify_atom::value, batch);
   auto m2 = caf::make_message(register_atom::value, reg);
