@@ -148,18 +148,8 @@ struct consumer_state {
   void on_results(const result_batch& b) {
     if (b.signer == node)
       return; // our own, already taken as done
-    if (auto err = check(b)) {
+    if (auto err = check_signed(*identity, b)) {
       refuse(name, std::move(err));
-      return;
-    }
-    if (auto err = identity->check("results", b.signer, b.proof, "verifier");
-        err
-        || (identity->enabled()
-            && b.proof.challenge != results_digest(b.results))) {
-      refuse(name, err ? err
-                       : caf::make_error(ec::invalid_message,
-                                         "results that do not match their "
-                                         "signature"));
       return;
     }
     for (auto& r : b.results)
@@ -331,17 +321,8 @@ struct consumer_state {
   void on_decline(const task_decline& d) {
     if (d.member == member())
       return;
-    if (auto err = check(d)) {
+    if (auto err = check_signed(*identity, d)) {
       refuse(name, std::move(err));
-      return;
-    }
-    if (auto err = identity->check("decline", std::string{node_of(d.member)},
-                                   d.proof, "verifier");
-        err || (identity->enabled() && d.proof.challenge != d.id)) {
-      refuse(name, err ? err
-                       : caf::make_error(ec::invalid_message,
-                                         "a decline signed for another "
-                                         "task"));
       return;
     }
     auto seen = memory.find(d.id);

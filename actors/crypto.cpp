@@ -17,17 +17,6 @@ namespace duet::crypto {
 
 namespace {
 
-// Returns the oldest queued OpenSSL error as text and clears the queue.
-std::string openssl_error() {
-  auto code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0)
-    return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof(buf));
-  return buf;
-}
-
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -66,6 +55,16 @@ bool init_verify(EVP_MD_CTX* ctx, EVP_PKEY* key, algorithm algo) {
 }
 
 } // namespace
+
+std::string openssl_error() {
+  auto code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0)
+    return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof(buf));
+  return buf;
+}
 
 // -- algorithm ----------------------------------------------------------------
 

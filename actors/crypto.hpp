@@ -38,6 +38,10 @@ std::optional<algorithm> parse_algorithm(std::string_view name) noexcept;
 /// Returns whether `x` is only accepted for keys marked legacy.
 bool is_legacy(algorithm x) noexcept;
 
+/// Returns the oldest queued OpenSSL error of this thread as text and clears
+/// the queue.
+std::string openssl_error();
+
 /// Decodes hex digits (either case). Fails with `bad_hex` or `odd_length`.
 expected<std::vector<uint8_t>> decode_hex(std::string_view hex);
 

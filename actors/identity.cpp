@@ -5,6 +5,7 @@
 
 #include "actors/crypto.hpp"
 #include "actors/text.hpp"
+#include "actors/validate.hpp"
 
 namespace duet {
 
@@ -117,6 +118,29 @@ int64_t beat_stamp(const std::string& challenge, bool leaving,
       != 0)
     return -1;
   return stamp;
+}
+
+caf::error check_signed(const node_identity& self, const result_batch& x) {
+  if (auto err = check(x))
+    return err;
+  if (auto err = self.check("results", x.signer, x.proof, "verifier"))
+    return err;
+  if (self.enabled() && x.proof.challenge != results_digest(x.results))
+    return caf::make_error(ec::invalid_message,
+                           "results that do not match their signature");
+  return {};
+}
+
+caf::error check_signed(const node_identity& self, const task_decline& x) {
+  if (auto err = check(x))
+    return err;
+  if (auto err = self.check("decline", std::string{node_of(x.member)}, x.proof,
+                            "verifier"))
+    return err;
+  if (self.enabled() && x.proof.challenge != x.id)
+    return caf::make_error(ec::invalid_message,
+                           "a decline signed for another task");
+  return {};
 }
 
 std::string challenges::issue(clock_type::time_point now) {

@@ -70,6 +70,14 @@ std::string beat_challenge(int64_t unix_ms, bool leaving,
 int64_t beat_stamp(const std::string& challenge, bool leaving,
                    const std::string& member);
 
+/// Checks a batch of results (validate.cpp) and its proof: signed by the
+/// node `signer` (a verifier) over the results' digest.
+caf::error check_signed(const node_identity& self, const result_batch& x);
+
+/// Checks a decline (validate.cpp) and its proof: signed by the member's
+/// node (a verifier) for this task.
+caf::error check_signed(const node_identity& self, const task_decline& x);
+
 /// The node identity from `[tls]`, or a failure naming the file.
 expected<std::shared_ptr<const node_identity>>
 load_identity(const std::string& name, const tls_options& tls);

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "actors/crypto.hpp"
 #include "actors/small_file.hpp"
 #include "actors/text.hpp"
 
@@ -66,16 +67,7 @@ using bio_ptr = std::unique_ptr<BIO, free_bio>;
 using key_ptr = std::unique_ptr<EVP_PKEY, free_key>;
 using x509_ptr = std::unique_ptr<X509, free_x509>;
 
-// Returns the oldest queued OpenSSL error as text and clears the queue.
-std::string ssl_error() {
-  auto code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0)
-    return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof(buf));
-  return buf;
-}
+using crypto::openssl_error;
 
 failure bad(const std::string& where, const std::string& what) {
   return failure{ec::invalid_config, where + ": " + what};
@@ -181,7 +173,7 @@ expected<key_ptr> read_key(const std::string& path) {
   bio_ptr in{BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()))};
   key_ptr key{PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr)};
   if (!key)
-    return bad(path, "not a PEM private key (" + ssl_error() + ")");
+    return bad(path, "not a PEM private key (" + openssl_error() + ")");
   return key;
 }
 
@@ -237,11 +229,11 @@ expected<bool> init_ca(const std::string& dir) {
     return false;
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
-    return bad(dir, "cannot make a key: " + ssl_error());
+    return bad(dir, "cannot make a key: " + openssl_error());
   auto cert = make_cert("duet cluster CA", {}, {}, key.get(), nullptr,
                         key.get(), 3650, true);
   if (!cert)
-    return bad(dir, "cannot make the CA certificate: " + ssl_error());
+    return bad(dir, "cannot make the CA certificate: " + openssl_error());
   auto key_pem = to_pem([&](BIO* out) {
     PEM_write_bio_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr,
                              nullptr);
@@ -278,12 +270,12 @@ expected<bool> issue(const std::string& dir, const std::string& name,
     return std::move(ca.error());
   key_ptr key{EVP_EC_gen("P-256")};
   if (!key)
-    return bad(dir, "cannot make a key: " + ssl_error());
+    return bad(dir, "cannot make a key: " + openssl_error());
   auto cert = make_cert(name, roles, hosts, key.get(), ca->front().get(),
                         ca_key->get(), 730, false);
   if (!cert)
-    return bad(dir,
-               "cannot make the certificate of " + name + ": " + ssl_error());
+    return bad(dir, "cannot make the certificate of " + name + ": "
+                      + openssl_error());
   auto key_pem = to_pem([&](BIO* out) {
     PEM_write_bio_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr,
                              nullptr);
@@ -373,13 +365,15 @@ expected<std::string> signer::sign(std::string_view message) const {
                         reinterpret_cast<const unsigned char*>(message.data()),
                         message.size())
            != 1)
-    return failure{ec::crypto_failure, "cannot sign a proof: " + ssl_error()};
+    return failure{ec::crypto_failure,
+                   "cannot sign a proof: " + openssl_error()};
   std::string sig(len, '\0');
   if (EVP_DigestSign(
         ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
         reinterpret_cast<const unsigned char*>(message.data()), message.size())
       != 1)
-    return failure{ec::crypto_failure, "cannot sign a proof: " + ssl_error()};
+    return failure{ec::crypto_failure,
+                   "cannot sign a proof: " + openssl_error()};
   sig.resize(len);
   return sig;
 }

@@ -13,11 +13,8 @@ namespace duet::crypto {
 namespace {
 
 failure openssl_failure(const char* what) {
-  char buf[256] = "unknown OpenSSL error";
-  if (auto code = ERR_get_error(); code != 0)
-    ERR_error_string_n(code, buf, sizeof(buf));
-  ERR_clear_error();
-  return failure{ec::crypto_failure, std::string{what} + ": " + buf};
+  return failure{ec::crypto_failure,
+                 std::string{what} + ": " + openssl_error()};
 }
 
 using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;

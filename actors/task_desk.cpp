@@ -113,18 +113,8 @@ struct task_desk_state {
   // a batch without a valid signature of the node its results name is
   // refused as a whole (no forged verdict reaches a client).
   void on_results(const result_batch& b) {
-    if (auto err = check(b)) {
+    if (auto err = check_signed(*identity, b)) {
       refuse(name, std::move(err));
-      return;
-    }
-    if (auto err = identity->check("results", b.signer, b.proof, "verifier");
-        err
-        || (identity->enabled()
-            && b.proof.challenge != results_digest(b.results))) {
-      refuse(name, err ? err
-                       : caf::make_error(ec::invalid_message,
-                                         "results that do not match their "
-                                         "signature"));
       return;
     }
     auto now = clock_type::now();
@@ -140,17 +130,8 @@ struct task_desk_state {
   // A verifier node holds another key than this front pins: it declined a
   // task (another verifier takes it). Counted per instance for the view.
   void on_decline(const task_decline& d) {
-    if (auto err = check(d)) {
+    if (auto err = check_signed(*identity, d)) {
       refuse(name, std::move(err));
-      return;
-    }
-    if (auto err = identity->check("decline", std::string{node_of(d.member)},
-                                   d.proof, "verifier");
-        err || (identity->enabled() && d.proof.challenge != d.id)) {
-      refuse(name, err ? err
-                       : caf::make_error(ec::invalid_message,
-                                         "a decline signed for another "
-                                         "task"));
       return;
     }
     // Only a task of this front says something about the verifier; a

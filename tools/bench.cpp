@@ -58,6 +58,8 @@ constexpr const char* usage = R"(usage: duet-bench [options]
   --hex-file=FILE     its signature (default tests/data/seed-vector/signature.hex)
   --key-id=ID         keyId to send (default: the front's default)
   --target=PATH       request path for a plain GET load (overrides --style)
+  --tls=yes|no        whether the nodes behind the front talk over TLS (a
+                      label in the JSON and the table; default yes)
   --json              print the result as JSON on stdout
   --table             read results (JSON lines, the first being the inline
                       baseline) from stdin and print them as one table
@@ -77,6 +79,7 @@ struct options {
   std::string target;
   bool as_json = false;
   bool table = false;
+  bool tls = true;
 };
 
 /// Shared measurement state (single-threaded: one io_context thread).
@@ -330,6 +333,12 @@ bool parse_args(int argc, char** argv, options& o) {
         o.target = val;
       } else if (key == "--json") {
         o.as_json = true;
+      } else if (key == "--tls") {
+        if (val != "yes" && val != "no") {
+          std::cerr << "duet-bench: --tls takes yes or no\n";
+          return false;
+        }
+        o.tls = val == "yes";
       } else if (key == "--table") {
         o.table = true;
       } else {
@@ -363,9 +372,9 @@ int print_table() {
   std::string line;
   double baseline = 0;
   std::printf(
-    "| style | mode | requests/s | ratio to inline | p50 ms | p90 ms | "
-    "p99 ms | p99.9 ms | errors |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    "| style | TLS between nodes | mode | requests/s | ratio to inline | "
+    "p50 ms | p90 ms | p99 ms | p99.9 ms | errors |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   while (std::getline(std::cin, line)) {
     auto r = json::parse(line, nullptr, false);
     if (!r.is_object())
@@ -383,8 +392,11 @@ int print_table() {
     if (closed && baseline > 0)
       std::snprintf(ratio, sizeof(ratio), "%.2f", rps / baseline);
     auto& l = r["latency_ms"];
-    std::printf("| %s | %s | %.0f | %s | %.2f | %.2f | %.2f | %.2f | %llu |\n",
-                r.value("style", "").c_str(), mode.c_str(), rps, ratio,
+    auto style = r.value("style", "");
+    auto tls = style == "inline" ? "-" : r.value("tls", true) ? "yes" : "no";
+    std::printf("| %s | %s | %s | %.0f | %s | %.2f | %.2f | %.2f | %.2f | "
+                "%llu |\n",
+                style.c_str(), tls, mode.c_str(), rps, ratio,
                 l.value("p50", 0.0), l.value("p90", 0.0), l.value("p99", 0.0),
                 l.value("p999", 0.0),
                 static_cast<unsigned long long>(r.value("error_count", 0)));
@@ -506,6 +518,7 @@ int main(int argc, char** argv) {
   mean = lat.empty() ? 0 : mean / static_cast<double>(lat.size());
   json result{{"style", o.target.empty() ? o.style : "get " + o.target},
               {"mode", o.rate > 0 ? "open" : "closed"},
+              {"tls", o.tls},
               {"connections", o.connections},
               {"rate", o.rate},
               {"duration_s", o.duration},

@@ -10,46 +10,12 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 
-#include "fuzz/common.hpp"
-#include "http_front/api.hpp"
+#include "fuzz/front.hpp"
 
 using namespace duet;
 using namespace duet::http;
 
 namespace {
-
-// route() never calls the service; status() is read by /healthz.
-struct idle_service : verify_service {
-  void verify(style, verify_request, callback) override {
-  }
-  void submit(verify_request, submit_callback) override {
-  }
-  void task(std::string, std::chrono::milliseconds, task_callback) override {
-  }
-  void cluster(text_callback) override {
-  }
-  const front_status& status() const noexcept override {
-    return st;
-  }
-  front_status st;
-};
-
-struct world {
-  world() {
-    auto docs = fuzz::scratch() + "/docs";
-    mkdir(docs.c_str(), 0700);
-    std::FILE* f = std::fopen((docs + "/a.txt").c_str(), "w");
-    std::fputs("document", f);
-    std::fclose(f);
-    front_options opts;
-    opts.documents = docs;
-    opts.body_limit = 64 * 1024;
-    opts.style = "direct";
-    ctx = std::make_unique<api_context>(opts, "front", service);
-  }
-  idle_service service;
-  std::unique_ptr<api_context> ctx;
-};
 
 void check_json(const response& res) {
   if (res[bhttp::field::content_type] != "application/json")
@@ -85,7 +51,7 @@ response answer(const request& req, const api_context& ctx) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static world w;
+  static fuzz::front_world w;
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(w.ctx->opts.body_limit);

@@ -23,32 +23,6 @@ cluster_options choreographed(std::vector<std::string> front_extra = {}) {
   return opts;
 }
 
-const seed_vector& seed() {
-  static seed_vector instance;
-  return instance;
-}
-
-json body(bool valid) {
-  return {{"text", valid ? seed().text : seed().text + "tampered"},
-          {"hexSignature", seed().signature}};
-}
-
-// Submits one task; returns its id or "" if refused.
-std::string submit(cluster& c, const json& b, int* status = nullptr) {
-  auto res = c.post("/api/choreography/signature", b);
-  if (status != nullptr)
-    *status = res.status;
-  if (res.status != 202)
-    return {};
-  return json::parse(res.body, nullptr, false).value("taskId", "");
-}
-
-json task(cluster& c, const std::string& id) {
-  auto res = http_request(c.http_port, "GET", "/api/signature/" + id, {},
-                          2000ms);
-  return res.status == 200 ? json::parse(res.body, nullptr, false) : json{};
-}
-
 // Waits until every task is final; returns the ones that are not.
 std::vector<std::string> await_final(cluster& c,
                                      const std::map<std::string, bool>& tasks,
@@ -60,7 +34,7 @@ std::vector<std::string> await_final(cluster& c,
     [&] {
       std::vector<std::string> still;
       for (auto& id : open) {
-        auto doc = task(c, id);
+        auto doc = get_task(c, id);
         if (!doc.is_object() || doc["state"] == "pending")
           still.push_back(id);
       }
@@ -75,7 +49,7 @@ std::vector<std::string> await_final(cluster& c,
 void check_answers(cluster& c, const std::map<std::string, bool>& tasks) {
   size_t right = 0;
   for (auto& [id, valid] : tasks) {
-    auto doc = task(c, id);
+    auto doc = get_task(c, id);
     if (doc["state"] == "done" && doc["verified"] == valid)
       ++right;
     else
@@ -112,7 +86,7 @@ TEST_SUITE("scenario.choreography") {
       clients.emplace_back([&, t] {
         for (int i = 0; i < 250; ++i) {
           auto valid = (i + t) % 2 == 0;
-          auto id = submit(c, body(valid));
+          auto id = submit_task(c, seed_body(valid));
           if (id.empty()) {
             ++refused;
             continue;
@@ -142,7 +116,7 @@ TEST_SUITE("scenario.choreography") {
     std::mutex mtx;
     client_threads clients{2, [&](int t, int i) {
                              auto valid = (i + t) % 3 != 0;
-                             auto id = submit(c, body(valid));
+                             auto id = submit_task(c, seed_body(valid));
                              if (!id.empty()) {
                                std::lock_guard<std::mutex> guard{mtx};
                                tasks.emplace(id, valid);
@@ -165,7 +139,7 @@ TEST_SUITE("scenario.choreography") {
     std::map<std::string, bool> tasks;
     auto run = [&](int n) {
       for (int i = 0; i < n; ++i)
-        if (auto id = submit(c, body(true)); !id.empty())
+        if (auto id = submit_task(c, seed_body(true)); !id.empty())
           tasks.emplace(id, true);
       CHECK(await_final(c, tasks, 20000ms).empty());
     };
@@ -216,18 +190,18 @@ TEST_SUITE("scenario.choreography") {
     CHECK(got == json{{"verified", false}, {"response", false}});
 
     // A task whose verification errors ends "failed" with the reason.
-    auto bad = submit(c, {{"text", "x"}, {"hexSignature", "zz"}});
+    auto bad = submit_task(c, {{"text", "x"}, {"hexSignature", "zz"}});
     REQUIRE(!bad.empty());
-    CHECK(
-      wait_until([&] { return task(c, bad)["state"] == "failed"; }, 10000ms));
-    CHECK(task(c, bad)["message"].get<std::string>().find("non-hex")
+    CHECK(wait_until([&] { return get_task(c, bad)["state"] == "failed"; },
+                     10000ms));
+    CHECK(get_task(c, bad)["message"].get<std::string>().find("non-hex")
           != std::string::npos);
-    CHECK_FALSE(task(c, bad).contains("verified"));
+    CHECK_FALSE(get_task(c, bad).contains("verified"));
     CHECK(http_request(c.http_port, "GET", "/api/signature/nope").status
           == 404);
 
     // Long poll: the answer comes as soon as the task is final.
-    auto id = submit(c, body(true));
+    auto id = submit_task(c, seed_body(true));
     auto polled = http_request(c.http_port, "GET",
                                "/api/signature/" + id + "?wait=10000");
     CHECK(polled.status == 200);
@@ -247,14 +221,14 @@ TEST_SUITE("scenario.choreography") {
     int status = 0;
     http_response last;
     for (int i = 0; i < 40; ++i) {
-      auto id = submit(c, body(i % 2 == 0), &status);
+      auto id = submit_task(c, seed_body(i % 2 == 0), &status);
       if (id.empty())
         break;
       tasks.emplace(id, i % 2 == 0);
     }
     CHECK(tasks.size() == 20);
     CHECK(status == 503);
-    auto refused = c.post("/api/choreography/signature", body(true));
+    auto refused = c.post("/api/choreography/signature", seed_body(true));
     CHECK(refused.status == 503);
     CHECK(refused.headers["retry-after"] == "1");
     for (auto& v : c.verifiers)
@@ -266,15 +240,15 @@ TEST_SUITE("scenario.choreography") {
   TEST_CASE("a hub restart is survived by joining again") {
     cluster c{choreographed()};
     REQUIRE(c.wait_members());
-    auto first = submit(c, body(true));
-    REQUIRE(
-      wait_until([&] { return task(c, first)["state"] == "done"; }, 10000ms));
+    auto first = submit_task(c, seed_body(true));
+    REQUIRE(wait_until([&] { return get_task(c, first)["state"] == "done"; },
+                       10000ms));
     c.hub->signal(SIGKILL);
     REQUIRE(c.hub->wait(5000ms) >= 0);
     c.start_hub();
     std::map<std::string, bool> tasks;
     for (int i = 0; i < 5; ++i)
-      if (auto id = submit(c, body(i % 2 == 0)); !id.empty())
+      if (auto id = submit_task(c, seed_body(i % 2 == 0)); !id.empty())
         tasks.emplace(id, i % 2 == 0);
     CHECK(tasks.size() == 5);
     CHECK(await_final(c, tasks, 30000ms).empty());

@@ -19,12 +19,8 @@ using nlohmann::json;
 
 namespace {
 
-json parse(const http_response& res) {
-  return json::parse(res.body, nullptr, false);
-}
-
 std::string message_of(const http_response& res) {
-  auto doc = parse(res);
+  auto doc = parse_json(res);
   if (!doc.is_object() || !doc.contains("data"))
     return {};
   return doc["data"].value("message", "");
@@ -43,7 +39,7 @@ TEST_SUITE("scenario.direct") {
                         {{"textFile", "arquivo.txt"},
                          {"hexSignature", seed.signature}});
       CHECK(res.status == 200);
-      auto doc = parse(res);
+      auto doc = parse_json(res);
       CHECK(doc["verified"] == true);
       CHECK(doc["status"] == "success");
       CHECK(doc["data"]["message"] == "signature ok!");
@@ -54,7 +50,7 @@ TEST_SUITE("scenario.direct") {
         auto res = c.post("/api/signature", {{field, seed.text},
                                              {"hexSignature", seed.signature}});
         CHECK(res.status == 200);
-        CHECK(parse(res)["verified"] == true);
+        CHECK(parse_json(res)["verified"] == true);
       }
     }
     SUBCASE("LF-only copy and tampered text do not match") {
@@ -62,7 +58,7 @@ TEST_SUITE("scenario.direct") {
         auto res = c.post("/api/signature",
                           {{"text", text}, {"hexSignature", seed.signature}});
         CHECK(res.status == 200);
-        auto doc = parse(res);
+        auto doc = parse_json(res);
         CHECK(doc["verified"] == false);
         CHECK(doc["status"] == "fail");
         CHECK(doc["data"]["message"] == "signature does not match");
@@ -139,7 +135,7 @@ TEST_SUITE("scenario.direct") {
       for (size_t i = 0; i < n; ++i) {
         auto res = c.post("/api/signature", body);
         CHECK(res.status == 200);
-        names.insert(parse(res).value("verifier", ""));
+        names.insert(parse_json(res).value("verifier", ""));
       }
       return names;
     };

@@ -20,46 +20,18 @@ using nlohmann::json;
 
 namespace {
 
-const seed_vector& seed() {
-  static seed_vector instance;
-  return instance;
-}
-
-json body(bool valid, const std::string& key = "seed") {
-  return {{"text", valid ? seed().text : seed().text + "tampered"},
-          {"hexSignature", seed().signature},
-          {"keyId", key}};
-}
-
-json parse(const http_response& res) {
-  return json::parse(res.body, nullptr, false);
-}
-
 // Sends `n` verifications and counts the ones answered right.
 int right_answers(cluster& c, int n, const std::string& path) {
   int right = 0;
   for (int i = 0; i < n; ++i) {
     auto valid = i % 2 == 0;
-    auto res = c.post(path, body(valid));
-    if (res.status == 200 && parse(res).value("verified", !valid) == valid)
+    auto res = c.post(path, seed_body(valid));
+    if (res.status == 200 && parse_json(res).value("verified", !valid) == valid)
       ++right;
     else
       MESSAGE("answer ", i, ": ", res.status, " ", res.body);
   }
   return right;
-}
-
-std::string submit(cluster& c, const json& b, int* status = nullptr) {
-  auto res = c.post("/api/choreography/signature", b);
-  if (status != nullptr)
-    *status = res.status;
-  return res.status == 202 ? parse(res).value("taskId", "") : "";
-}
-
-json task(cluster& c, const std::string& id) {
-  auto res = http_request(c.http_port, "GET", "/api/signature/" + id, {},
-                          2000ms);
-  return res.status == 200 ? parse(res) : json{};
 }
 
 // Waits until every task is final and checks each answer.
@@ -72,7 +44,7 @@ void check_tasks(cluster& c, const std::map<std::string, bool>& tasks,
     [&] {
       std::vector<std::string> still;
       for (auto& id : open)
-        if (task(c, id).value("state", "pending") == "pending")
+        if (get_task(c, id).value("state", "pending") == "pending")
           still.push_back(id);
       open.swap(still);
       return open.empty();
@@ -81,7 +53,7 @@ void check_tasks(cluster& c, const std::map<std::string, bool>& tasks,
   CHECK(open.empty());
   size_t right = 0;
   for (auto& [id, valid] : tasks) {
-    auto doc = task(c, id);
+    auto doc = get_task(c, id);
     if (doc.value("state", "") == "done"
         && doc.value("verified", !valid) == valid)
       ++right;
@@ -261,7 +233,7 @@ TEST_SUITE("scenario.hardening") {
     std::map<std::string, bool> tasks;
     for (int i = 0; i < 100; ++i) {
       auto valid = i % 2 == 0;
-      auto id = submit(c, body(valid));
+      auto id = submit_task(c, seed_body(valid));
       REQUIRE_FALSE(id.empty());
       tasks[id] = valid;
     }
@@ -355,13 +327,14 @@ TEST_SUITE("scenario.hardening") {
     auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < 4; ++i)
       clients.emplace_back([&] {
-        auto res = c.post("/api/direct/signature", body(true));
+        auto res = c.post("/api/direct/signature", seed_body(true));
         ++answered;
         if (res.status == 503)
           ++unavailable;
       });
     std::this_thread::sleep_for(300ms);
-    auto crash = c.post("/api/direct/signature", body(true, "!router-crash"));
+    auto crash = c.post("/api/direct/signature",
+                        seed_body(true, "!router-crash"));
     CHECK(crash.status == 503);
     for (auto& t : clients)
       t.join();
@@ -385,7 +358,8 @@ TEST_SUITE("scenario.hardening") {
       return opts;
     }()};
     REQUIRE(c.wait_verifiers_up(1));
-    auto res = c.post("/api/direct/signature", body(true, "!router-throw"));
+    auto res = c.post("/api/direct/signature",
+                      seed_body(true, "!router-throw"));
     CHECK(res.status == 500);
     CHECK(right_answers(c, 4, "/api/direct/signature") == 4);
     CHECK(c.health()["router"]["starts"] == 1);
@@ -400,12 +374,12 @@ TEST_SUITE("scenario.hardening") {
       v->signal(SIGSTOP);
     std::map<std::string, bool> tasks;
     for (int i = 0; i < 20; ++i) {
-      auto id = submit(c, body(i % 2 == 0));
+      auto id = submit_task(c, seed_body(i % 2 == 0));
       REQUIRE_FALSE(id.empty());
       tasks[id] = i % 2 == 0;
     }
     int status = 0;
-    submit(c, body(true, "!desk-crash"), &status);
+    submit_task(c, seed_body(true, "!desk-crash"), &status);
     CHECK(status == 503);
     CHECK(wait_until([&] { return c.health()["taskDesk"]["starts"] == 2; },
                      5000ms));
@@ -433,19 +407,20 @@ TEST_SUITE("scenario.hardening") {
     };
     auto failed = wait_until(
       [&] {
-        c.post("/api/orchestration/signature", body(true, "!crash"));
+        c.post("/api/orchestration/signature", seed_body(true, "!crash"));
         return all_failed();
       },
       20000ms);
     REQUIRE(failed);
-    auto res = c.post("/api/orchestration/signature", body(true));
+    auto res = c.post("/api/orchestration/signature", seed_body(true));
     CHECK(res.status == 503);
     MESSAGE(res.body);
     CHECK(res.body.find("verifier-1/verifier-0 failed") != std::string::npos);
     // After the cool-down they serve again, without restarting a process.
     CHECK(wait_until(
       [&] {
-        return c.post("/api/orchestration/signature", body(true)).status == 200;
+        return c.post("/api/orchestration/signature", seed_body(true)).status
+               == 200;
       },
       10000ms));
     CHECK(right_answers(c, 10, "/api/orchestration/signature") == 10);
@@ -461,7 +436,7 @@ TEST_SUITE("scenario.hardening") {
       client_threads load{2, [&](int t, int i) {
                             auto valid = (t + i) % 2 == 0;
                             int status = 0;
-                            auto id = submit(c, body(valid), &status);
+                            auto id = submit_task(c, seed_body(valid), &status);
                             if (id.empty()) {
                               ++refused;
                               std::this_thread::sleep_for(20ms);

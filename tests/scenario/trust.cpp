@@ -20,29 +20,15 @@ using nlohmann::json;
 
 namespace {
 
-const seed_vector& seed() {
-  static seed_vector instance;
-  return instance;
-}
-
-json body(bool valid) {
-  return {{"text", valid ? seed().text : seed().text + "tampered"},
-          {"hexSignature", seed().signature}};
-}
-
-json parse(const http_response& res) {
-  return json::parse(res.body, nullptr, false);
-}
-
 // Honest clients: every answer must be right; counts what they saw.
 struct honest_load {
   honest_load(cluster& c, std::string path)
     : threads(2, [this, &c, path](int t, int i) {
         auto valid = (t + i) % 2 == 0;
-        auto res = c.post(path, body(valid));
+        auto res = c.post(path, seed_body(valid));
         std::lock_guard<std::mutex> guard{mtx};
         ++total;
-        auto doc = parse(res);
+        auto doc = parse_json(res);
         if (res.status != 200) {
           ++errors;
           last_error = std::to_string(res.status) + " " + res.body;
@@ -180,11 +166,11 @@ TEST_SUITE("scenario.trust") {
       client_threads load{2, [&](int t, int i) {
                             auto valid = (t + i) % 2 == 0;
                             auto res = c.post("/api/choreography/signature",
-                                              body(valid));
+                                              seed_body(valid));
                             if (res.status != 202)
                               return;
                             std::lock_guard<std::mutex> guard{mtx};
-                            tasks[parse(res).value("taskId", "")] = valid;
+                            tasks[parse_json(res).value("taskId", "")] = valid;
                           }};
       // Meanwhile a member forges results and beats for verifier-1.
       std::string out;
@@ -203,7 +189,7 @@ TEST_SUITE("scenario.trust") {
         by_wrong = 0;
         for (auto& [id, valid] : tasks) {
           auto res = http_request(c.http_port, "GET", "/api/signature/" + id);
-          auto doc = parse(res);
+          auto doc = parse_json(res);
           if (doc.value("state", "") == "done"
               && doc.value("verified", !valid) == valid)
             ++right;
@@ -250,8 +236,8 @@ TEST_SUITE("scenario.trust") {
         return res.status == 200;
       },
       10000ms));
-    CHECK(parse(res)["verified"] == true);
-    CHECK(parse(res)["keyId"] == "seed");
+    CHECK(parse_json(res)["verified"] == true);
+    CHECK(parse_json(res)["keyId"] == "seed");
     // A client that does not trust the CA, and a plaintext client, get
     // nothing.
     CHECK(

@@ -308,6 +308,38 @@ seed_vector::seed_vector() {
   signature = read_file(base + "signature.hex");
 }
 
+const seed_vector& seed() {
+  static seed_vector instance;
+  return instance;
+}
+
+nlohmann::json seed_body(bool valid, const std::string& key) {
+  nlohmann::json result{{"text",
+                         valid ? seed().text : seed().text + "tampered"},
+                        {"hexSignature", seed().signature}};
+  if (!key.empty())
+    result["keyId"] = key;
+  return result;
+}
+
+nlohmann::json parse_json(const http_response& res) {
+  return nlohmann::json::parse(res.body, nullptr, false);
+}
+
+std::string submit_task(cluster& c, const nlohmann::json& body, int* status) {
+  auto res = c.post("/api/choreography/signature", body);
+  if (status != nullptr)
+    *status = res.status;
+  return res.status == 202 ? parse_json(res).value("taskId", "")
+                           : std::string{};
+}
+
+nlohmann::json get_task(cluster& c, const std::string& id) {
+  auto res = http_request(c.http_port, "GET", "/api/signature/" + id, {},
+                          2000ms);
+  return res.status == 200 ? parse_json(res) : nlohmann::json{};
+}
+
 int run_rogue(const std::string& arg, std::string& output,
               const std::string& tls, std::chrono::milliseconds timeout) {
   auto dir = make_temp_dir();

@@ -129,4 +129,22 @@ struct seed_vector {
   std::string signature;
 };
 
+/// The seed vector, read once.
+const seed_vector& seed();
+
+/// A verification body with the seed's signature over its text (tampered
+/// unless `valid`), naming `key` (default: the front's default key).
+nlohmann::json seed_body(bool valid, const std::string& key = {});
+
+/// The body of `res` as JSON (discarded if it is not JSON).
+nlohmann::json parse_json(const http_response& res);
+
+/// Submits a choreography task; returns its id, or "" if refused (the
+/// status in `status` if given).
+std::string submit_task(cluster& c, const nlohmann::json& body,
+                        int* status = nullptr);
+
+/// The view of task `id` (`GET /api/signature/<id>`), or null.
+nlohmann::json get_task(cluster& c, const std::string& id);
+
 } // namespace duet::test
