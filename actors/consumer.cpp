@@ -145,10 +145,15 @@ struct consumer_state {
       process(*seen);
   }
 
+  // Others' results: their tasks need no takeover. Only the values are
+  // checked here, not the signature (the front checks it before it takes a
+  // verdict; three checks of every batch cost a third of the choreography's
+  // throughput). A forged batch can at most make this consumer forget a
+  // task, which the front then publishes again.
   void on_results(const result_batch& b) {
     if (b.signer == node)
       return; // our own, already taken as done
-    if (auto err = check_signed(*identity, b)) {
+    if (auto err = check(b)) {
       refuse(name, std::move(err));
       return;
     }

@@ -5,7 +5,8 @@
 //                                   # NAME.pem / NAME.key per node, from it
 //                                   # (--hosts: extra SANs, e.g. the address
 //                                   # an HTTPS front is reached at)
-//   duet-pki check CA CERT KEY      # what a node checks before it starts
+//   duet-pki check CA CERT KEY [--roles=R,...]
+//                                   # what a node checks before it starts
 //
 // tools/cluster up runs the first two for run/pki/ and every node of
 // config/; `tools/cluster cert NAME` issues one more. Keys are EC P-256,
@@ -25,7 +26,7 @@ constexpr const char* usage
   = "usage: duet-pki init DIR\n"
     "       duet-pki issue DIR NAME... --roles=ROLE[,ROLE...] "
     "[--hosts=HOST,...]\n"
-    "       duet-pki check CA CERTIFICATE KEY\n"
+    "       duet-pki check CA CERTIFICATE KEY [--roles=ROLE[,ROLE...]]\n"
     "Makes the cluster CA and one certificate per node (CN and DNS SAN = the\n"
     "node's name, OU = each role it vouches for: front, verifier,\n"
     "supervisor, hub; EC P-256, keys with mode 0600) for [tls] in node\n"
@@ -77,10 +78,20 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (cmd == "check" && argc == 5) {
+  if (cmd == "check" && (argc == 5 || argc == 6)) {
     auto id = duet::pki::check(argv[2], argv[3], argv[4]);
     if (!id)
       return fail(id.error().message);
+    if (argc == 6) {
+      std::string arg = argv[5];
+      if (arg.rfind("--roles=", 0) != 0)
+        return fail("expected --roles=ROLE[,ROLE...], got " + arg);
+      std::istringstream list{arg.substr(8)};
+      for (std::string role; std::getline(list, role, ',');)
+        if (!id->has_role(role))
+          return fail(std::string{argv[3]} + " does not vouch for the role "
+                      + role);
+    }
     std::cout << id->name << ": valid for " << id->seconds_left / 86400
               << " more days, roles:";
     for (auto& role : id->roles)
