@@ -89,7 +89,7 @@ struct keeper_state {
   void stop() {
     stopping = true;
     for (auto& c : children)
-      if (c.handle)
+      if (c.handle && c.spec.owned)
         self->send_exit(c.handle, caf::exit_reason::user_shutdown);
     self->quit();
   }

@@ -32,11 +32,14 @@ struct kept_actor {
   /// first death gives up).
   size_t max_restarts = 5;
   std::chrono::nanoseconds period = std::chrono::seconds(10);
+  /// Stopped by the keeper on a clean stop; false for an actor it only
+  /// watches (CAF's network layer stops with the actor system).
+  bool owned = true;
 };
 
 /// Spawns the keeper of `children`; `give_up(reason)` is called once when a
 /// child died past its limit. Send it `local::stop` for a clean stop: it
-/// stops its children (exit reason `user_shutdown`) and itself.
+/// stops the children it owns (exit reason `user_shutdown`) and itself.
 caf::actor start_keeper(caf::actor_system& sys,
                         std::vector<kept_actor> children,
                         std::function<void(const std::string&)> give_up);

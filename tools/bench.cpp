@@ -150,8 +150,31 @@ private:
                               return;
                             }
                             self->connected_ = true;
-                            self->next();
+                            if (self->resend_) {
+                              self->resend_ = false;
+                              self->write();
+                            } else {
+                              self->next();
+                            }
                           });
+  }
+
+  // A connection the server closed while it was idle (a front closes those
+  // at header-timeout or to make room): the request never reached it, so
+  // it is sent again on a new connection, once, as HTTP clients do.
+  bool stale(beast::error_code err) const {
+    return !retried_ && buffer_.size() == 0
+           && (err == http::error::end_of_stream || err == net::error::eof
+               || err == net::error::connection_reset
+               || err == net::error::broken_pipe);
+  }
+
+  void reopen() {
+    retried_ = true;
+    resend_ = true;
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    connect();
   }
 
   void retry_later() {
@@ -195,12 +218,19 @@ private:
       req_.body() = body;
     }
     req_.prepare_payload();
+    write();
+  }
+
+  void write() {
     stream_.expires_after(std::chrono::seconds(30));
     http::async_write(stream_, req_,
                       [self = shared_from_this()](beast::error_code err,
                                                   size_t) {
                         if (err) {
-                          self->fail("write");
+                          if (self->stale(err))
+                            self->reopen();
+                          else
+                            self->fail("write");
                           return;
                         }
                         self->read();
@@ -213,9 +243,13 @@ private:
       stream_, buffer_, res_,
       [self = shared_from_this()](beast::error_code err, size_t) {
         if (err) {
-          self->fail(err == beast::error::timeout ? "timeout" : "read");
+          if (self->stale(err))
+            self->reopen();
+          else
+            self->fail(err == beast::error::timeout ? "timeout" : "read");
           return;
         }
+        self->retried_ = false;
         self->on_response();
       });
   }
@@ -286,6 +320,10 @@ private:
   std::string task_id_;
   bool connected_ = false;
   bool idle_ = false;
+  // The current request was sent again after a stale connection; send it
+  // on the connection being opened.
+  bool retried_ = false;
+  bool resend_ = false;
 };
 
 double percentile(const std::vector<double>& sorted, double p) {

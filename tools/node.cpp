@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
   kept.push_back(watched(
     "network layer (CAF's BASP broker)",
     sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"))));
+  kept.back().owned = false;      // it stops with the actor system
   std::vector<caf::actor> unkept; // spawned, not yet handed to the keeper
   auto stop_unkept = [&] {
     for (auto& x : unkept)
