@@ -459,7 +459,7 @@ const front_status& front_service::status() const noexcept {
 std::vector<kept_actor>
 front_actors(const std::shared_ptr<front_service>& service,
              const front_options& opts, const choreography_options& choreo,
-             std::shared_ptr<const node_identity> identity) {
+             const std::shared_ptr<const node_identity>& identity) {
   auto node_name = identity->name;
   std::vector<kept_actor> result;
   auto status = service->shared_status();

@@ -70,6 +70,6 @@ private:
 std::vector<kept_actor>
 front_actors(const std::shared_ptr<front_service>& service,
              const front_options& opts, const choreography_options& choreo,
-             std::shared_ptr<const node_identity> identity);
+             const std::shared_ptr<const node_identity>& identity);
 
 } // namespace duet

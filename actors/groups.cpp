@@ -67,7 +67,7 @@ start_group_server(caf::actor_system& sys,
 }
 
 void lookup_group(caf::event_based_actor* self,
-                  std::shared_ptr<const node_identity> identity,
+                  const std::shared_ptr<const node_identity>& identity,
                   const std::string& hub, const std::string& name,
                   std::chrono::nanoseconds timeout) {
   auto reply = [self, name](caf::group grp, std::string error) {

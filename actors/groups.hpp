@@ -36,7 +36,7 @@ start_group_server(caf::actor_system& sys,
 /// receives `(lookup_atom, group_lookup)` with the group, or with an
 /// invalid group and the reason.
 void lookup_group(caf::event_based_actor* self,
-                  std::shared_ptr<const node_identity> identity,
+                  const std::shared_ptr<const node_identity>& identity,
                   const std::string& hub, const std::string& name,
                   std::chrono::nanoseconds timeout);
 

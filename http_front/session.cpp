@@ -91,7 +91,7 @@ public:
   }
 
   /// Answers slot `seq` with `res` unless it is answered already.
-  void complete(uint64_t seq, response res);
+  void complete(uint64_t seq, response&& res);
 
 private:
   using error_code = boost::beast::error_code;
@@ -462,7 +462,7 @@ void session<Stream>::push(response res) {
 }
 
 template <class Stream>
-void session<Stream>::complete(uint64_t seq, response res) {
+void session<Stream>::complete(uint64_t seq, response&& res) {
   if (seq < head_ || seq - head_ >= queue_.size())
     return;
   auto& s = queue_[seq - head_];
