@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 #include <prometheus/counter.h>
 
+#include "actors/digest.hpp"
 #include "actors/groups.hpp"
 #include "actors/guard.hpp"
 #include "actors/identity.hpp"
@@ -181,7 +182,7 @@ struct consumer_state {
       return caf::make_error(ec::invalid_message,
                              "a beat of " + b.member + " older than the last");
     if (auto err = identity->check("beat", std::string{node_of(b.member)},
-                                   b.proof, "verifier"))
+                                   b.proof, {"verifier"}))
       return err;
     if (last_stamp.size() < limits::members * 2)
       last_stamp[b.member] = stamp;
@@ -269,22 +270,28 @@ struct consumer_state {
       refresh_instances();
       return;
     }
+    auto digest = task_digest(st.task.id, st.task.req);
+    if (!digest) {
+      log::error("cannot answer task ", st.task.id, ": ",
+                 digest.error().message);
+      return;
+    }
     st.in_progress = true;
     auto& inst = instances[next_instance++ % instances.size()];
     auto id = st.task.id;
     self->request(inst.handle, verify_timeout, verify_atom::value, st.task.req)
       .then(guard(name,
-                  [this, id](verdict& v) {
+                  [this, id, digest = *digest](verdict& v) {
                     if (auto err = check(v)) {
                       retry_later(id, refuse(name, std::move(err)));
                       return;
                     }
-                    publish(choreo_result{id, true, v.verified, v.verifier,
-                                          v.verified
-                                            ? "signature ok!"
-                                            : "signature does not match"});
+                    publish(choreo_result{
+                      id, true, v.verified, v.verifier,
+                      v.verified ? "signature ok!" : "signature does not match",
+                      digest});
                   }),
-            guard(name, [this, id](const caf::error& err) {
+            guard(name, [this, id, digest = *digest](const caf::error& err) {
               if (is_transport_error(err)) {
                 retry_later(id, err);
                 return;
@@ -293,8 +300,8 @@ struct consumer_state {
                 decline(id, to_failure(err).message);
                 return;
               }
-              publish(
-                choreo_result{id, false, false, node, to_failure(err).message});
+              publish(choreo_result{id, false, false, node,
+                                    to_failure(err).message, digest});
             }));
   }
 
@@ -386,9 +393,13 @@ struct consumer_state {
       b.results.assign(std::make_move_iterator(pending.begin() + first),
                        std::make_move_iterator(pending.begin() + last));
       b.signer = node;
-      auto proof = identity->prove("results", identity->enabled()
-                                                ? results_digest(b.results)
-                                                : std::string{});
+      auto digest = identity->enabled() ? results_digest(b.results)
+                                        : expected<std::string>{""};
+      if (!digest) {
+        log::error("cannot sign results: ", digest.error().message);
+        return;
+      }
+      auto proof = identity->prove("results", *digest);
       if (!proof) {
         log::error("cannot sign results: ", proof.error().message);
         return;

@@ -313,13 +313,15 @@ router_state::~router_state() {
 namespace {
 
 caf::behavior router(caf::stateful_actor<router_state>* self,
-                     front_options opts, std::string node_name,
+                     front_options opts,
+                     std::shared_ptr<const node_identity> identity,
                      std::shared_ptr<front_status> st,
                      std::function<caf::actor()> current_desk) {
   auto& s = self->state;
   s.current_desk = std::move(current_desk);
   s.opts = std::move(opts);
-  s.node_name = std::move(node_name);
+  s.node_name = identity->name;
+  s.identity = std::move(identity);
   s.status = std::move(st);
   s.fault_injection = s.opts.fault_injection;
   s.default_style = parse_style(s.opts.style).value_or(style::direct);
@@ -460,17 +462,16 @@ std::vector<kept_actor>
 front_actors(const std::shared_ptr<front_service>& service,
              const front_options& opts, const choreography_options& choreo,
              const std::shared_ptr<const node_identity>& identity) {
-  auto node_name = identity->name;
   std::vector<kept_actor> result;
   auto status = service->shared_status();
   std::weak_ptr<front_service> weak = service;
   result.push_back({"router",
-                    [opts, node_name, status, weak](caf::actor_system& sys) {
+                    [opts, identity, status, weak](caf::actor_system& sys) {
                       auto current_desk = [weak] {
                         auto s = weak.lock();
                         return s ? s->desk() : caf::actor{};
                       };
-                      return sys.spawn(router, opts, node_name, status,
+                      return sys.spawn(router, opts, identity, status,
                                        current_desk);
                     },
                     [service, status](const caf::actor& x) {

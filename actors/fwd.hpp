@@ -159,12 +159,15 @@ struct choreo_result {
   /// Instance that verified, `<node>/verifier-<n>`.
   std::string verifier;
   std::string message;
+  /// `task_digest(id, request)` (see digest.hpp) of the copy of the task
+  /// that was verified: the front takes the result only for its own request.
+  std::string request{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, choreo_result& x) {
   return f(caf::meta::type_name("choreo_result"), x.id, x.ok, x.verified,
-           x.verifier, x.message);
+           x.verifier, x.message, x.request);
 }
 
 /// Results on the result group, in batches: one signature of the consumer
@@ -388,9 +391,10 @@ using supervisor_actor = caf::typed_actor<
                   identity_proof>::with<std::string>,
   // A verifier node stops cleanly (proof over a fresh challenge).
   caf::replies_to<deregister_atom, std::string, identity_proof>::with<bool>,
-  // A front subscribes: gets the registry now and `(registry_atom, registry)`
-  // on every change.
-  caf::replies_to<subscribe_atom, caf::actor>::with<registry>,
+  // A front subscribes with the proof of its name (role front): gets the
+  // registry now and `(registry_atom, registry)` on every change.
+  caf::replies_to<subscribe_atom, caf::actor, std::string,
+                  identity_proof>::with<registry>,
   // Returns the registry with fresh heartbeat ages.
   caf::replies_to<caf::get_atom>::with<registry>>;
 

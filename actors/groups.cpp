@@ -42,17 +42,20 @@ group_server(group_server_actor::stateful_pointer<group_server_state> self,
                             caf::make_error(ec::invalid_message,
                                             "no group '" + printable(group)
                                               + "' on this hub"));
+            // Fronts publish tasks and read results; verifier nodes do
+            // both. No other role has business in the groups.
+            if (auto err = st.identity->check("group", node, proof,
+                                              {"front", "verifier"})) {
+              log::warning("refused group ", group,
+                           " to a node: ", to_failure(err).message);
+              return refuse(name, std::move(err));
+            }
             if (st.identity->enabled()
                 && !st.issued.redeem(proof.challenge,
                                      challenges::clock_type::now()))
               return refuse(name, caf::make_error(ec::invalid_message,
                                                   "the proof answers no open "
                                                   "challenge of this hub"));
-            if (auto err = st.identity->check("group", node, proof)) {
-              log::warning("refused group ", group,
-                           " to a node: ", to_failure(err).message);
-              return refuse(name, std::move(err));
-            }
             return self->system().groups().get_local(group);
           }),
   };

@@ -1,9 +1,15 @@
 #include "actors/identity.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "actors/crypto.hpp"
+#include "actors/digest.hpp"
 #include "actors/text.hpp"
 #include "actors/validate.hpp"
 
@@ -23,7 +29,8 @@ node_identity::prove(std::string_view purpose,
 
 caf::error
 node_identity::check(std::string_view purpose, std::string_view claimed,
-                     const identity_proof& proof, const char* role) const {
+                     const identity_proof& proof,
+                     std::initializer_list<std::string_view> roles) const {
   if (!ca)
     return {};
   if (proof.certificate.empty())
@@ -42,11 +49,17 @@ node_identity::check(std::string_view purpose, std::string_view claimed,
                            "a node with the certificate of '"
                              + printable(proven->name) + "' claims to be '"
                              + printable(claimed) + "'");
-  if (role != nullptr && !proven->has_role(role))
-    return caf::make_error(ec::invalid_message,
-                           "the certificate of '" + printable(claimed)
-                             + "' does not vouch for the role " + role);
-  return {};
+  if (roles.size() == 0)
+    return {};
+  std::string wanted;
+  for (auto role : roles) {
+    if (proven->has_role(role))
+      return {};
+    wanted += (wanted.empty() ? "" : " or ") + std::string{role};
+  }
+  return caf::make_error(ec::invalid_message,
+                         "the certificate of '" + printable(claimed)
+                           + "' does not vouch for the role " + wanted);
 }
 
 expected<std::shared_ptr<const node_identity>>
@@ -66,30 +79,16 @@ load_identity(const std::string& name, const tls_options& tls) {
   return std::shared_ptr<const node_identity>{std::move(result)};
 }
 
-std::string results_digest(const std::vector<choreo_result>& results) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
-                                                              EVP_MD_CTX_free};
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  auto add = [&](const std::string& x) {
-    auto n = static_cast<uint32_t>(x.size());
-    unsigned char len[4] = {static_cast<unsigned char>(n >> 24),
-                            static_cast<unsigned char>(n >> 16),
-                            static_cast<unsigned char>(n >> 8),
-                            static_cast<unsigned char>(n)};
-    EVP_DigestUpdate(ctx.get(), len, sizeof(len));
-    EVP_DigestUpdate(ctx.get(), x.data(), x.size());
-  };
-  for (auto& r : results) {
-    add(r.id);
-    unsigned char flags = (r.ok ? 1 : 0) | (r.verified ? 2 : 0);
-    EVP_DigestUpdate(ctx.get(), &flags, 1);
-    add(r.verifier);
-    add(r.message);
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &md_len);
-  return crypto::encode_hex(md, md_len);
+expected<std::string>
+results_digest(const std::vector<choreo_result>& results) {
+  field_digest d;
+  for (auto& r : results)
+    d.add(r.id)
+      .add_byte(static_cast<uint8_t>((r.ok ? 1 : 0) | (r.verified ? 2 : 0)))
+      .add(r.verifier)
+      .add(r.message)
+      .add(r.request);
+  return d.hex();
 }
 
 std::string_view node_of(std::string_view name) noexcept {
@@ -123,9 +122,14 @@ int64_t beat_stamp(const std::string& challenge, bool leaving,
 caf::error check_signed(const node_identity& self, const result_batch& x) {
   if (auto err = check(x))
     return err;
-  if (auto err = self.check("results", x.signer, x.proof, "verifier"))
+  if (auto err = self.check("results", x.signer, x.proof, {"verifier"}))
     return err;
-  if (self.enabled() && x.proof.challenge != results_digest(x.results))
+  if (!self.enabled())
+    return {};
+  auto digest = results_digest(x.results);
+  if (!digest)
+    return to_caf_error(std::move(digest.error()));
+  if (x.proof.challenge != *digest)
     return caf::make_error(ec::invalid_message,
                            "results that do not match their signature");
   return {};
@@ -135,7 +139,7 @@ caf::error check_signed(const node_identity& self, const task_decline& x) {
   if (auto err = check(x))
     return err;
   if (auto err = self.check("decline", std::string{node_of(x.member)}, x.proof,
-                            "verifier"))
+                            {"verifier"}))
     return err;
   if (self.enabled() && x.proof.challenge != x.id)
     return caf::make_error(ec::invalid_message,
@@ -143,29 +147,59 @@ caf::error check_signed(const node_identity& self, const task_decline& x) {
   return {};
 }
 
-std::string challenges::issue(clock_type::time_point now) {
-  uint8_t bytes[16];
-  RAND_bytes(bytes, sizeof(bytes));
-  auto x = crypto::encode_hex(bytes, sizeof(bytes));
-  while (issued_.size() >= max_) {
-    // Drop the one that expires first.
-    auto oldest = issued_.begin();
-    for (auto i = issued_.begin(); i != issued_.end(); ++i)
-      if (i->second < oldest->second)
-        oldest = i;
-    issued_.erase(oldest);
-  }
-  issued_.emplace(x, now + ttl_);
-  return x;
+challenges::challenges(std::chrono::nanoseconds ttl, size_t max)
+  : ttl_(ttl), max_(max) {
+  uint8_t key[32];
+  if (RAND_bytes(key, sizeof(key)) == 1)
+    secret_ = crypto::encode_hex(key, sizeof(key));
+  // Without a secret no challenge is ever accepted (`redeem` checks).
+}
+
+std::string challenges::mac(std::string_view text) const {
+  uint8_t md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+           reinterpret_cast<const uint8_t*>(text.data()), text.size(), md,
+           &md_len)
+      == nullptr)
+    return {};
+  return crypto::encode_hex(md, std::min(md_len, 16u));
+}
+
+std::string challenges::issue(clock_type::time_point now) const {
+  uint8_t nonce[12];
+  if (secret_.empty() || RAND_bytes(nonce, sizeof(nonce)) != 1)
+    return {};
+  auto expiry = (now + ttl_).time_since_epoch().count();
+  auto text = crypto::encode_hex(nonce, sizeof(nonce)) + "."
+              + std::to_string(expiry);
+  return text + "." + mac(text);
 }
 
 bool challenges::redeem(const std::string& x, clock_type::time_point now) {
-  for (auto i = issued_.begin(); i != issued_.end();)
+  // <nonce hex>.<expiry>.<mac hex>
+  auto dot = x.rfind('.');
+  if (secret_.empty() || dot == std::string::npos || x.size() > 128)
+    return false;
+  auto text = std::string_view{x}.substr(0, dot);
+  auto given = std::string_view{x}.substr(dot + 1);
+  auto wanted = mac(text);
+  if (wanted.empty() || given.size() != wanted.size()
+      || CRYPTO_memcmp(wanted.data(), given.data(), wanted.size()) != 0)
+    return false;
+  auto expiry_text = text.substr(text.find('.') + 1);
+  auto expiry = clock_type::time_point{clock_type::duration{
+    std::strtoll(std::string{expiry_text}.c_str(), nullptr, 10)}};
+  if (expiry < now)
+    return false;
+  for (auto i = used_.begin(); i != used_.end();)
     if (i->second < now)
-      i = issued_.erase(i);
+      i = used_.erase(i);
     else
       ++i;
-  return issued_.erase(x) > 0;
+  if (used_.size() >= max_ || !used_.emplace(x, expiry).second)
+    return false;
+  return true;
 }
 
 } // namespace duet

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,18 +44,18 @@ struct node_identity {
                                  std::string_view challenge) const;
 
   /// Checks that `proof` was made for `purpose` by the holder of a
-  /// certificate of the cluster CA named `claimed` that vouches for `role`
-  /// (any role if null); returns `ec::invalid_message` saying which check
-  /// failed. The caller checks that `proof.challenge` is one it issued (or
-  /// a fresh time stamp).
+  /// certificate of the cluster CA named `claimed` that vouches for one of
+  /// `roles` (any role if empty); returns `ec::invalid_message` saying which
+  /// check failed. The caller checks that `proof.challenge` is one it issued
+  /// (or a fresh time stamp).
   caf::error check(std::string_view purpose, std::string_view claimed,
                    const identity_proof& proof,
-                   const char* role = nullptr) const;
+                   std::initializer_list<std::string_view> roles = {}) const;
 };
 
 /// Returns the text a result batch's proof signs: a SHA-256 digest (hex)
 /// of every field of every result, in order.
-std::string results_digest(const std::vector<choreo_result>& results);
+expected<std::string> results_digest(const std::vector<choreo_result>& results);
 
 /// Returns the node name of a member id (`<node>#<nonce>`) or of an
 /// instance name (`<node>/verifier-<n>`).
@@ -82,33 +83,38 @@ caf::error check_signed(const node_identity& self, const task_decline& x);
 expected<std::shared_ptr<const node_identity>>
 load_identity(const std::string& name, const tls_options& tls);
 
-/// Challenges a node issued and not yet seen answered: each is good once,
-/// for `ttl`; at most `max` are kept (the oldest go first).
+/// Challenges a node issues to peers that want to prove their names. A
+/// challenge carries its expiry and a MAC under a secret of this object, so
+/// issuing one stores nothing (any peer may ask for any number). Each is
+/// good once, until it expires: `redeem` remembers the challenges used
+/// until then, at most `max` (callers redeem only after the proof's
+/// signature checked out, so only certified nodes can fill that set).
 class challenges {
 public:
   using clock_type = std::chrono::steady_clock;
 
   explicit challenges(std::chrono::nanoseconds ttl = std::chrono::seconds(30),
-                      size_t max = 4096)
-    : ttl_(ttl), max_(max) {
-    // nop
-  }
+                      size_t max = 4096);
 
-  /// Returns a new random challenge.
-  std::string issue(clock_type::time_point now);
+  /// Returns a new challenge, good until `now + ttl`.
+  std::string issue(clock_type::time_point now) const;
 
-  /// Returns whether `x` was issued, not used yet and not expired; it
-  /// cannot be used again either way.
+  /// Returns whether `x` was issued by this object, has not expired and was
+  /// not redeemed before; it cannot be redeemed again either way.
   bool redeem(const std::string& x, clock_type::time_point now);
 
+  /// Returns the number of challenges remembered as used.
   size_t size() const noexcept {
-    return issued_.size();
+    return used_.size();
   }
 
 private:
+  std::string mac(std::string_view nonce_and_expiry) const;
+
   std::chrono::nanoseconds ttl_;
   size_t max_;
-  std::map<std::string, clock_type::time_point> issued_;
+  std::string secret_;
+  std::map<std::string, clock_type::time_point> used_;
 };
 
 } // namespace duet

@@ -147,6 +147,16 @@ node_agent(verifier_node_impl::stateful_pointer<node_agent_state> self,
     guard(name,
           [self](respawn_atom, uint32_t slot) -> caf::result<instance_info> {
             auto& st = self->state;
+            // Only the supervisor restarts instances: it keeps the restart
+            // policy (a failed instance waits out its cool-down).
+            if (!st.supervisor
+                || self->current_sender()
+                     != caf::actor_cast<caf::strong_actor_ptr>(st.supervisor))
+              return refuse(st.name,
+                            caf::make_error(ec::invalid_message,
+                                            "only the supervisor this node "
+                                            "registered with restarts "
+                                            "instances"));
             if (slot >= st.slots.size())
               return refuse(st.name, caf::make_error(ec::invalid_message,
                                                      "no such slot: "

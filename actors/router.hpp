@@ -16,6 +16,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/fwd.hpp"
+#include "actors/identity.hpp"
 #include "actors/options.hpp"
 #include "actors/pool.hpp"
 
@@ -46,6 +47,8 @@ struct router_state {
   caf::stateful_actor<router_state>* self;
   front_options opts;
   std::string node_name;
+  /// Proves this front's name to the supervisor.
+  std::shared_ptr<const node_identity> identity;
   std::shared_ptr<front_status> status;
   /// Returns the current task desk (the keeper may have restarted it).
   std::function<caf::actor()> current_desk;
@@ -106,6 +109,9 @@ struct router_state {
 
   /// Connects and subscribes to `front.supervisor`.
   void connect_supervisor();
+
+  /// Subscribes to the supervisor with the proof of this front's name.
+  void subscribe();
 
   /// Connects again after `front.reconnect-interval`.
   void retry_supervisor();

@@ -186,25 +186,7 @@ void router_state::connect_supervisor() {
       supervisor_connecting = false;
       supervisor = std::move(handle);
       self->monitor(supervisor);
-      self
-        ->request(supervisor, opts.connect_timeout, subscribe_atom::value,
-                  caf::actor{self})
-        .then(guard(name,
-                    [this](registry& reg) {
-                      if (auto err = check(reg)) {
-                        refuse(name, std::move(err));
-                        return;
-                      }
-                      on_registry(reg);
-                    }),
-              guard(name, [this](const caf::error& err) {
-                // Without a subscription no update would ever arrive:
-                // start over (connect, subscribe) after a pause.
-                log::warning("cannot subscribe to the supervisor: ",
-                             self->system().render(err), "; trying again");
-                supervisor = nullptr;
-                retry_supervisor();
-              }));
+      subscribe();
       log::info("connected to supervisor ", opts.supervisor);
     },
     [this](const std::string& why, bool wrong_peer) {
@@ -213,6 +195,40 @@ void router_state::connect_supervisor() {
                  "cannot use supervisor ", opts.supervisor, ": ", why);
       retry_supervisor();
     });
+}
+
+void router_state::subscribe() {
+  // Without a subscription no update would ever arrive: on any failure,
+  // start over (connect, subscribe) after a pause.
+  auto failed = [this](const caf::error& err) {
+    log::warning("cannot subscribe to the supervisor: ",
+                 self->system().render(err), "; trying again");
+    supervisor = nullptr;
+    retry_supervisor();
+  };
+  self->request(supervisor, opts.connect_timeout, challenge_atom::value)
+    .then(guard(name,
+                [this, failed](const std::string& challenge) {
+                  auto proof = identity->prove("subscribe", challenge);
+                  if (!proof) {
+                    failed(to_caf_error(std::move(proof.error())));
+                    return;
+                  }
+                  self
+                    ->request(supervisor, opts.connect_timeout,
+                              subscribe_atom::value, caf::actor{self},
+                              node_name, std::move(*proof))
+                    .then(guard(name,
+                                [this](registry& reg) {
+                                  if (auto err = check(reg)) {
+                                    refuse(name, std::move(err));
+                                    return;
+                                  }
+                                  on_registry(reg);
+                                }),
+                          guard(name, failed));
+                }),
+          guard(name, failed));
 }
 
 void router_state::retry_supervisor() {

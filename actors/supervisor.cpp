@@ -42,17 +42,21 @@ restart_policy::config supervisor_state::policy_config() const {
   return cfg;
 }
 
-caf::error supervisor_state::check_proof(const char* purpose,
-                                         const std::string& claimed,
-                                         const identity_proof& proof) {
+caf::error
+supervisor_state::check_proof(const char* purpose, const std::string& claimed,
+                              const identity_proof& proof,
+                              std::initializer_list<std::string_view> roles) {
   if (!identity->enabled())
     return {};
+  // The signature first: only proofs of certified nodes use up challenges.
+  if (auto err = identity->check(purpose, claimed, proof, roles))
+    return err;
   if (!issued.redeem(proof.challenge, clock_type::now()))
     return caf::make_error(ec::invalid_message,
                            "the proof of '" + printable(claimed)
                              + "' answers no open challenge of this "
                                "supervisor");
-  return identity->check(purpose, claimed, proof, "verifier");
+  return {};
 }
 
 caf::result<std::string>
@@ -60,7 +64,7 @@ supervisor_state::register_node(node_registration& reg,
                                 const identity_proof& proof) {
   if (auto err = check(reg))
     return refuse(name, std::move(err));
-  if (auto err = check_proof("register", reg.name, proof)) {
+  if (auto err = check_proof("register", reg.name, proof, {"verifier"})) {
     log::warning("refused a registration as ", printable(reg.name), " from ",
                  printable(reg.host), ":", reg.port, ": ",
                  to_failure(err).message);
@@ -124,7 +128,7 @@ supervisor_state::register_node(node_registration& reg,
 
 caf::result<bool> supervisor_state::deregister(const std::string& node,
                                                const identity_proof& proof) {
-  if (auto err = check_proof("deregister", node, proof))
+  if (auto err = check_proof("deregister", node, proof, {"verifier"}))
     return refuse(name, std::move(err));
   auto i = nodes.find(node);
   if (i == nodes.end())
@@ -135,10 +139,19 @@ caf::result<bool> supervisor_state::deregister(const std::string& node,
   return true;
 }
 
-caf::result<registry> supervisor_state::subscribe(caf::actor front) {
+caf::result<registry> supervisor_state::subscribe(caf::actor front,
+                                                  const std::string& front_name,
+                                                  const identity_proof& proof) {
   if (!front)
     return refuse(name, caf::make_error(ec::invalid_message,
                                         "subscribe without an actor"));
+  if (auto err = check(proof))
+    return refuse(name, std::move(err));
+  if (auto err = check_proof("subscribe", front_name, proof, {"front"})) {
+    log::warning("refused a subscription as ", printable(front_name), ": ",
+                 to_failure(err).message);
+    return refuse(name, std::move(err));
+  }
   auto known = std::any_of(subscribers.begin(), subscribers.end(),
                            [&](const caf::actor& x) { return x == front; });
   if (!known) {
@@ -362,8 +375,9 @@ supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
             return self->state.deregister(node, proof);
           }),
     guard(name,
-          [self](subscribe_atom, caf::actor& front) {
-            return self->state.subscribe(std::move(front));
+          [self](subscribe_atom, caf::actor& front, const std::string& node,
+                 const identity_proof& proof) {
+            return self->state.subscribe(std::move(front), node, proof);
           }),
     guard(name, [self](caf::get_atom) { return self->state.snapshot(); }),
     guard(name, [self](local::tick) { self->state.tick(); }),

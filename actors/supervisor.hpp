@@ -5,8 +5,10 @@
 // an OTP-style restarter of crashed verifier instances.
 
 #include <chrono>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/fwd.hpp"
@@ -73,12 +75,15 @@ struct supervisor_state {
                                const identity_proof& proof);
 
   /// Checks that `proof` answers a challenge of ours for `purpose` and
-  /// proves the name `claimed`.
+  /// proves the name `claimed` with a certificate for one of `roles`.
   caf::error check_proof(const char* purpose, const std::string& claimed,
-                         const identity_proof& proof);
+                         const identity_proof& proof,
+                         std::initializer_list<std::string_view> roles);
 
-  /// Adds a front to the subscribers (once) and returns the registry.
-  caf::result<registry> subscribe(caf::actor front);
+  /// Adds a front (that proves its name `name`) to the subscribers (once)
+  /// and returns the registry.
+  caf::result<registry> subscribe(caf::actor front, const std::string& name,
+                                  const identity_proof& proof);
 
   /// Returns the registry with current heartbeat ages.
   registry snapshot() const;
@@ -103,7 +108,7 @@ struct supervisor_state {
   restart_policy::config policy_config() const;
 };
 
-/// Returns the behavior of the supervisor of node `node_name`.
+/// Returns the behavior of the supervisor.
 supervisor_impl::behavior_type
 supervisor(supervisor_impl::stateful_pointer<supervisor_state> self,
            supervisor_options opts,

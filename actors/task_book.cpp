@@ -2,11 +2,23 @@
 
 #include <vector>
 
+#include <openssl/rand.h>
+
+#include "actors/crypto.hpp"
+#include "actors/digest.hpp"
+
 namespace duet {
 
-task_book::task_book(config cfg, std::string id_prefix)
-  : cfg_(cfg), id_prefix_(std::move(id_prefix)) {
+task_book::task_book(config cfg, id_source ids)
+  : cfg_(cfg), ids_(std::move(ids)) {
   // nop
+}
+
+std::string task_book::random_id() {
+  uint8_t bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    return {};
+  return crypto::encode_hex(bytes, sizeof(bytes));
 }
 
 expected<std::string> task_book::accept(verify_request req, time_point now) {
@@ -14,9 +26,16 @@ expected<std::string> task_book::accept(verify_request req, time_point now) {
     return failure{ec::overloaded,
                    "too many pending tasks (" + std::to_string(pending_)
                      + ", choreography.max-pending); retry later"};
-  auto id = id_prefix_ + std::to_string(next_id_++);
+  auto id = ids_();
+  if (id.empty() || entries_.count(id) > 0)
+    return failure{ec::crypto_failure,
+                   "cannot make a task id: " + crypto::openssl_error()};
+  auto digest = task_digest(id, req);
+  if (!digest)
+    return std::move(digest.error());
   auto& e = entries_[id];
   e.req = std::move(req);
+  e.digest = std::move(*digest);
   e.view = task_view{
     id,           "pending",      false, {}, "verification requested",
     e.req.key_id, e.req.algorithm};
@@ -41,6 +60,10 @@ task_book::recorded task_book::record(const result& r, time_point now) {
   if (i == entries_.end())
     return recorded::unknown;
   auto& e = i->second;
+  if (r.request != e.digest) {
+    ++counters_.mismatched;
+    return recorded::mismatch;
+  }
   if (e.view.state != "pending") {
     ++counters_.duplicates;
     return recorded::duplicate;

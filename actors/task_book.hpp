@@ -27,6 +27,9 @@ public:
   using time_point = clock_type::time_point;
   using callback = std::function<void(std::optional<task_view>)>;
 
+  /// Makes task ids; empty if it cannot.
+  using id_source = std::function<std::string()>;
+
   /// The knobs, from `[choreography]`.
   struct config {
     size_t max_pending = 1000;
@@ -44,10 +47,14 @@ public:
     bool verified = false;
     std::string verifier;
     std::string message;
+    /// The digest of the task copy it answers (`task_digest`).
+    std::string request;
   };
 
-  /// What `record` did with a result.
-  enum class recorded { first, duplicate, unknown };
+  /// What `record` did with a result: the first for a pending task, one
+  /// for a final task, one for no task of this book, or one about another
+  /// request than this book published under that id (a forged task copy).
+  enum class recorded { first, duplicate, unknown, mismatch };
 
   /// Counters for the cluster view.
   struct counters {
@@ -56,13 +63,20 @@ public:
     uint64_t results = 0;
     uint64_t duplicates = 0;
     uint64_t timed_out = 0;
+    uint64_t mismatched = 0;
     name_counts by_verifier;
   };
 
-  /// Ids are `id_prefix` plus a counter.
-  task_book(config cfg, std::string id_prefix);
+  /// Ids come from `ids`: by default 128 random bits in hex, so that no
+  /// member of the groups can guess the id of a task to come and publish a
+  /// copy of its own first.
+  explicit task_book(config cfg, id_source ids = random_id);
 
-  /// Accepts a task and returns its id, or `overloaded` at `max_pending`.
+  /// Returns 32 random hex digits (OpenSSL's RAND_bytes), or empty.
+  static std::string random_id();
+
+  /// Accepts a task and returns its id, or `overloaded` at `max_pending`
+  /// (`crypto_failure` if no id or digest could be made).
   expected<std::string> accept(verify_request req, time_point now);
 
   /// Marks pending task `id` published at `now` and calls `publish(id,
@@ -132,6 +146,8 @@ public:
 private:
   struct entry {
     verify_request req;
+    /// `task_digest(id, req)`: what the results for it must name.
+    std::string digest;
     task_view view;
     uint32_t attempt = 0;
     time_point created;
@@ -146,8 +162,7 @@ private:
   void finish(const std::string& id, entry& e, time_point now);
 
   config cfg_;
-  std::string id_prefix_;
-  uint64_t next_id_ = 0;
+  id_source ids_;
   std::unordered_map<std::string, entry> entries_;
   size_t pending_ = 0;
   /// Finished task ids in finishing order, for eviction.

@@ -1,7 +1,6 @@
 #include "actors/task_desk.hpp"
 
 #include <chrono>
-#include <random>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -16,6 +15,7 @@
 #include "actors/json_text.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
+#include "actors/text.hpp"
 #include "actors/validate.hpp"
 
 namespace duet {
@@ -119,10 +119,20 @@ struct task_desk_state {
     }
     auto now = clock_type::now();
     for (auto& r : b.results) {
-      auto outcome
-        = book->record({r.id, r.ok, r.verified, r.verifier, r.message}, now);
+      auto outcome = book->record(
+        {r.id, r.ok, r.verified, r.verifier, r.message, r.request}, now);
       if (outcome == task_book::recorded::duplicate)
         metrics::duplicates().Increment();
+      if (outcome == task_book::recorded::mismatch) {
+        // The verifier answered a copy of the task that this front did not
+        // publish (a member published its own request under the id).
+        static std::atomic<int64_t> last_ms{0};
+        if (log::throttle(last_ms))
+          log::warning("ignored a result of ", printable(b.signer),
+                       " for task ", r.id,
+                       ": it answers another request than this front "
+                       "published under that id (a forged task copy)");
+      }
     }
     metrics::pending_tasks().Set(static_cast<double>(book->pending()));
   }
@@ -173,6 +183,7 @@ struct task_desk_state {
                       {"redelivered", c.redelivered},
                       {"results", c.results},
                       {"duplicates", c.duplicates},
+                      {"mismatched", c.mismatched},
                       {"byVerifier", by},
                       {"misconfigured", wrong}});
   }
@@ -224,10 +235,7 @@ std::shared_ptr<task_book> make_task_book(const choreography_options& opts) {
   cfg.task_timeout = opts.task_timeout;
   cfg.keep_results = opts.keep_results;
   cfg.keep_for = opts.keep_for;
-  std::random_device rd;
-  char prefix[16];
-  std::snprintf(prefix, sizeof(prefix), "%08x-", rd());
-  return std::make_shared<task_book>(cfg, prefix);
+  return std::make_shared<task_book>(cfg);
 }
 
 caf::actor start_task_desk(caf::actor_system& sys,

@@ -1,5 +1,6 @@
 #include "actors/validate.hpp"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -168,6 +169,13 @@ caf::error check(const choreo_result& x) {
     return err;
   if (auto err = check_name(x.verifier, "verifier"))
     return err;
+  auto digit = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  };
+  if (x.request.size() != 64
+      || !std::all_of(x.request.begin(), x.request.end(), digit))
+    return invalid("task " + x.id
+                   + ": a result without the digest of its request");
   return check_text(x.message, "message", limits::message);
 }
 

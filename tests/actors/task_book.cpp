@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "actors/digest.hpp"
 #include "actors/name_counts.hpp"
 #include "actors/task_book.hpp"
 
@@ -42,15 +43,25 @@ struct collector {
   }
 };
 
+// Ids `prefix` + 0, 1, 2, ...
+task_book::id_source counter(std::string prefix) {
+  return [prefix, n = 0]() mutable { return prefix + std::to_string(n++); };
+}
+
 task_book::result ok(const std::string& id, std::string verifier = "v/0") {
-  return {id, true, true, std::move(verifier), "signature ok!"};
+  return {id,
+          true,
+          true,
+          std::move(verifier),
+          "signature ok!",
+          *task_digest(id, req())};
 }
 
 } // namespace
 
 TEST_SUITE("actors.task_book") {
   TEST_CASE("accepts up to max-pending, then refuses") {
-    task_book book{config(), "ab-"};
+    task_book book{config(), counter("ab-")};
     CHECK(*book.accept(req(), t0) == "ab-0");
     CHECK(*book.accept(req(), t0) == "ab-1");
     CHECK(*book.accept(req(), t0) == "ab-2");
@@ -62,7 +73,7 @@ TEST_SUITE("actors.task_book") {
   }
 
   TEST_CASE("publishes new tasks, redelivers those without a result") {
-    task_book book{config(), "ab-"};
+    task_book book{config(), counter("ab-")};
     auto id = *book.accept(req(), t0);
     collector c;
     CHECK(book.publish(id, t0, c.fn()));
@@ -79,7 +90,7 @@ TEST_SUITE("actors.task_book") {
   }
 
   TEST_CASE("the first result counts, later ones are duplicates") {
-    task_book book{config(), "ab-"};
+    task_book book{config(), counter("ab-")};
     auto id = *book.accept(req(), t0);
     CHECK(book.record(ok(id, "v/1"), t0) == task_book::recorded::first);
     CHECK(book.record(ok(id, "v/2"), t0) == task_book::recorded::duplicate);
@@ -92,8 +103,38 @@ TEST_SUITE("actors.task_book") {
     CHECK(book.stats().duplicates == 1);
   }
 
+  TEST_CASE("a result about another request than the task's is ignored") {
+    task_book book{config(), counter("ab-")};
+    auto id = *book.accept(req(), t0);
+    // A member published its own request under the front's task id, and a
+    // verifier answered that copy: the result names the copy's digest.
+    auto forged = ok(id);
+    forged.request = *task_digest(id, {"seed", "other text", "00"});
+    CHECK(book.record(forged, t0) == task_book::recorded::mismatch);
+    CHECK(book.is_pending(id));
+    CHECK(book.stats().mismatched == 1);
+    CHECK(book.record(ok(id), t0) == task_book::recorded::first);
+    CHECK(book.record(forged, t0) == task_book::recorded::mismatch);
+    CHECK(book.stats().mismatched == 2);
+    // The digest covers the id as well: the same request under another id
+    // does not count.
+    auto other = *book.accept(req(), t0);
+    auto moved = ok(other);
+    moved.request = *task_digest(id, req());
+    CHECK(book.record(moved, t0) == task_book::recorded::mismatch);
+  }
+
+  TEST_CASE("task ids are 128 random bits") {
+    task_book book{config()};
+    auto a = *book.accept(req(), t0);
+    auto b = *book.accept(req(), t0);
+    CHECK(a.size() == 32);
+    CHECK(a != b);
+    CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+  }
+
   TEST_CASE("long polls end with the task or at their time") {
-    task_book book{config(), "ab-"};
+    task_book book{config(), counter("ab-")};
     auto a = *book.accept(req(), t0);
     auto b = *book.accept(req(), t0);
     std::optional<task_view> got_a;
@@ -112,7 +153,7 @@ TEST_SUITE("actors.task_book") {
   }
 
   TEST_CASE("pending tasks fail at task-timeout, finished ones expire") {
-    task_book book{config(), "ab-"};
+    task_book book{config(), counter("ab-")};
     auto a = *book.accept(req(), t0);
     book.expire(t0 + 61s);
     std::optional<task_view> v;
@@ -135,7 +176,7 @@ TEST_SUITE("actors.task_book") {
   }
 
   TEST_CASE("the id-less GET pops the oldest unread result") {
-    task_book book{config(), "ab-"};
+    task_book book{config(), counter("ab-")};
     auto a = *book.accept(req(), t0);
     auto b = *book.accept(req(), t0);
     book.record(ok(b), t0);
@@ -150,7 +191,7 @@ TEST_SUITE("actors.task_book") {
   TEST_CASE("answers per verifier are bounded in names") {
     task_book::config cfg = config();
     cfg.max_pending = 2000;
-    task_book book{cfg, "ab-"};
+    task_book book{cfg, counter("ab-")};
     for (int i = 0; i < 1000; ++i) {
       auto id = *book.accept(req(), t0);
       book.record(ok(id, "rogue-" + std::to_string(i)), t0);

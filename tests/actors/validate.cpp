@@ -112,12 +112,20 @@ TEST_SUITE("actors.validate") {
     CHECK(refused(check(choreo_task{"ab12cd34-7", 0, {"seed", "t", "00"}})));
     CHECK(refused(check(choreo_task{"", 1, {"seed", "t", "00"}})));
     CHECK(refused(check(choreo_task{std::string(65, 'a'), 1, {}})));
-    CHECK_FALSE(
-      check(choreo_result{"ab-1", true, true, "verifier-1/verifier-0", "ok"}));
-    CHECK(refused(check(choreo_result{"ab-1", true, true, "v", "\xc0\xaf"})));
-    CHECK(refused(check(choreo_result{"ab-1", true, true, "", "ok"})));
+    auto digest = std::string(64, 'a');
+    CHECK_FALSE(check(choreo_result{"ab-1", true, true, "verifier-1/verifier-0",
+                                    "ok", digest}));
     CHECK(refused(
-      check(choreo_result{"ab-1", true, true, "v", std::string(2000, 'm')})));
+      check(choreo_result{"ab-1", true, true, "v", "\xc0\xaf", digest})));
+    CHECK(refused(check(choreo_result{"ab-1", true, true, "", "ok", digest})));
+    CHECK(refused(check(
+      choreo_result{"ab-1", true, true, "v", std::string(2000, 'm'), digest})));
+    // The digest of the request it answers: 64 lowercase hex digits.
+    CHECK(refused(check(choreo_result{"ab-1", true, true, "v", "ok", ""})));
+    CHECK(refused(check(
+      choreo_result{"ab-1", true, true, "v", "ok", std::string(64, 'A')})));
+    CHECK(refused(check(
+      choreo_result{"ab-1", true, true, "v", "ok", std::string(63, 'a')})));
     CHECK_FALSE(check(member_beat{"verifier-1#0a1b2c3d", false, {}}));
     CHECK(refused(check(member_beat{std::string(200, 'm'), false, {}})));
     CHECK(refused(check(member_beat{"", true, {}})));

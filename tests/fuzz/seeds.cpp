@@ -12,6 +12,7 @@
 #include <caf/binary_serializer.hpp>
 #include <caf/make_message.hpp>
 
+#include "actors/digest.hpp"
 #include "actors/fwd.hpp"
 
 using namespace duet;
@@ -65,8 +66,12 @@ int main(int argc, char** argv) {
                      0,
                      {}});
   choreo_task task{"ab12cd34-0", 1, req};
-  choreo_result result{"ab12cd34-0", true, true, "verifier-1/verifier-0",
-                       "signature ok!"};
+  choreo_result result{"ab12cd34-0",
+                       true,
+                       true,
+                       "verifier-1/verifier-0",
+                       "signature ok!",
+                       *task_digest("ab12cd34-0", req)};
   member_beat beat{"verifier-1#0a1b2c3d", false, {}};
   std::vector<instance_info> list;
   verdict v{true, "verifier-1/verifier-0"};

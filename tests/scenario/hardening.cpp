@@ -93,11 +93,18 @@ TEST_SUITE("scenario.hardening") {
     CHECK(out.find("register 1e9 slots: refused") != std::string::npos);
     CHECK(out.find("register a 10 KB name: refused") != std::string::npos);
     CHECK(out.find("old tick: refused") != std::string::npos);
+    CHECK(out.find("subscribe without proof: refused") != std::string::npos);
+    CHECK(out.find("subscribe as another front: refused") != std::string::npos);
+    CHECK(out.find("subscribe with a fresh proof: answered")
+          != std::string::npos);
+    CHECK(out.find("subscribe with a used proof: refused")
+          != std::string::npos);
     CHECK(run_rogue(
             "--verifier=127.0.0.1:" + std::to_string(c.verifier_ports[0]), out)
           == 0);
     MESSAGE(out);
     CHECK(out.find("respawn slot 4294967295: refused") != std::string::npos);
+    CHECK(out.find("respawn slot 0: refused") != std::string::npos);
     CHECK(out.find("batch of 1000: refused") != std::string::npos);
     CHECK(out.find("old deregister: refused") != std::string::npos);
     // Every node still runs and serves, the registry holds only real nodes.

@@ -206,6 +206,70 @@ TEST_SUITE("scenario.trust") {
     CHECK(st["misconfigured"].value("verifier-4", 0) > 0);
   }
 
+  TEST_CASE(
+    "choreography: copies of tasks by a member never change a verdict") {
+    cluster_options opts;
+    opts.verifiers = 3;
+    opts.hub = true;
+    cluster c{opts};
+    REQUIRE(c.wait_members());
+    // Clients send mostly signatures that do not match; a member swaps the
+    // seed's own text and signature (which match) into copies of their
+    // tasks, under their ids and under the ids it guesses come next.
+    std::map<std::string, bool> tasks;
+    std::mutex mtx;
+    std::string out;
+    {
+      client_threads load{2, [&](int t, int i) {
+                            // Paced: every task stays in the front's
+                            // memory (choreography.keep-results).
+                            std::this_thread::sleep_for(10ms);
+                            auto valid = (t + i) % 5 == 0;
+                            auto id = submit_task(c, seed_body(valid));
+                            if (id.empty())
+                              return;
+                            std::lock_guard<std::mutex> guard{mtx};
+                            tasks[id] = valid;
+                          }};
+      auto base = source_dir() + "/tests/data/seed-vector/";
+      CHECK(
+        run_rogue({"--hijack=127.0.0.1:" + std::to_string(c.hub_port),
+                   "--swap=" + base + "arquivo.txt," + base + "signature.hex",
+                   "--seconds=4"},
+                  out)
+        == 0);
+      load.stop();
+    }
+    MESSAGE(out);
+    CHECK(out.find("hijacking tasks") != std::string::npos);
+    REQUIRE(tasks.size() > 50);
+    size_t right = 0;
+    size_t forged = 0;
+    wait_until(
+      [&] {
+        right = 0;
+        forged = 0;
+        for (auto& [id, valid] : tasks) {
+          auto doc = parse_json(
+            http_request(c.http_port, "GET", "/api/signature/" + id));
+          if (doc.value("state", "") != "done")
+            continue;
+          if (doc.value("verified", !valid) == valid)
+            ++right;
+          else
+            ++forged;
+        }
+        return right + forged == tasks.size();
+      },
+      30000ms);
+    CHECK(forged == 0);
+    CHECK(right == tasks.size());
+    // Verifiers did answer forged copies; the front took none of them.
+    auto st = c.view()["choreography"];
+    MESSAGE(st.dump());
+    CHECK(st.value("mismatched", 0) > 0);
+  }
+
   TEST_CASE("an HTTPS front serves clients that check its certificate") {
     cluster_options opts;
     opts.verifiers = 1;

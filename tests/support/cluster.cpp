@@ -340,10 +340,11 @@ nlohmann::json get_task(cluster& c, const std::string& id) {
   return res.status == 200 ? parse_json(res) : nlohmann::json{};
 }
 
-int run_rogue(const std::string& arg, std::string& output,
+int run_rogue(std::vector<std::string> args, std::string& output,
               const std::string& tls, std::chrono::milliseconds timeout) {
   auto dir = make_temp_dir();
-  std::vector<std::string> argv{DUET_ROGUE_BIN, arg};
+  std::vector<std::string> argv{DUET_ROGUE_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
   if (tls == "member")
     argv.push_back("--tls=" + test_pki::ca() + ","
                    + test_pki::certificate("rogue") + ","

@@ -106,13 +106,20 @@ public:
   std::vector<std::unique_ptr<process>> verifiers;
 };
 
-/// Runs `duet-rogue ARG` (a hostile cluster member) to its end; returns its
-/// exit code (-1 if it did not end within `timeout`) and its output. `tls`
-/// is "member" (a certificate of the test CA), "none" (plaintext), or
+/// Runs `duet-rogue ARGS...` (a hostile cluster member) to its end; returns
+/// its exit code (-1 if it did not end within `timeout`) and its output.
+/// `tls` is "member" (a certificate of the test CA), "none" (plaintext), or
 /// "CA,CERT,KEY".
-int run_rogue(const std::string& arg, std::string& output,
+int run_rogue(std::vector<std::string> args, std::string& output,
               const std::string& tls = "member",
               std::chrono::milliseconds timeout = 60s);
+
+/// Runs `duet-rogue ARG` (see above).
+inline int run_rogue(const std::string& arg, std::string& output,
+                     const std::string& tls = "member",
+                     std::chrono::milliseconds timeout = 60s) {
+  return run_rogue(std::vector<std::string>{arg}, output, tls, timeout);
+}
 
 /// Returns the resident set size of process `pid` in KiB (0 if unknown).
 size_t rss_kib(int pid);

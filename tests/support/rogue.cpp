@@ -14,9 +14,16 @@
 //   duet-rogue --hub=HOST:PORT
 //   duet-rogue --kill-instance=HOST:PORT     (exit message to an instance)
 //   duet-rogue --bad-variant=HOST:PORT       (a message CAF cannot read)
+//   duet-rogue --hijack=HOST:PORT --swap=TEXT,SIG [--seconds=N]
+//                     (publishes copies of the fronts' tasks with the text
+//                      and signature of files TEXT and SIG swapped in)
 
+#include <cctype>
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -142,12 +149,30 @@ int attack_supervisor(caf::actor_system& sys, const std::string& host,
       std::string{"verifier-1"}, proof("deregister", "verifier-1"));
   for (int i = 0; i < 300; ++i)
     self
-      ->request(caf::actor_cast<caf::actor>(*sup), 5s, subscribe_atom::value,
-                caf::actor{self})
+      ->request(*sup, 5s, subscribe_atom::value, caf::actor{self},
+                std::string{"rogue"}, proof("subscribe", "rogue"))
       .receive([](registry&) {}, [](caf::error&) {});
   std::cout << "subscribed one actor 300 times\n";
   ask(self, *sup, "subscribe without an actor", subscribe_atom::value,
-      caf::actor{});
+      caf::actor{}, std::string{"rogue"}, proof("subscribe", "rogue"));
+  ask(self, *sup, "subscribe without proof", subscribe_atom::value,
+      caf::actor{self}, std::string{"front"}, identity_proof{});
+  ask(self, *sup, "subscribe as another front", subscribe_atom::value,
+      caf::actor{self}, std::string{"front"}, proof("subscribe", "front"));
+  // Challenges cost the supervisor nothing to hand out; each is good once.
+  for (int i = 0; i < 10000; ++i)
+    self->send(*sup, challenge_atom::value);
+  auto once = proof("subscribe", "rogue");
+  for (auto what :
+       {"subscribe with a fresh proof", "subscribe with a used proof"})
+    self
+      ->request(*sup, 5s, subscribe_atom::value, caf::actor{self},
+                std::string{"rogue"}, once)
+      .receive(
+        [&](registry&) { std::cout << what << ": answered a registry\n"; },
+        [&](caf::error& err) {
+          std::cout << what << ": refused " << sys.render(err) << "\n";
+        });
   ask(self, *sup, "deregister an unknown node", deregister_atom::value,
       std::string{"\xff"}, identity_proof{});
   for (int i = 0; i < 100; ++i)
@@ -169,6 +194,7 @@ int attack_verifier(caf::actor_system& sys, const std::string& host,
   caf::scoped_actor self{sys};
   ask(self, *agent, "respawn slot 4294967295", respawn_atom::value,
       uint32_t{4294967295u});
+  ask(self, *agent, "respawn slot 0", respawn_atom::value, uint32_t{0});
   ask(self, caf::actor_cast<caf::actor>(*agent), "old reconnect",
       reconnect_atom::value, uint16_t{1});
   ask(self, caf::actor_cast<caf::actor>(*agent), "old deregister",
@@ -230,6 +256,32 @@ int send_bad_variant(caf::actor_system& sys, const std::string& host,
   return 0;
 }
 
+// Asks the hub's group server for group `name`, proving `as` with this
+// rogue's own certificate; invalid if refused.
+caf::group get_group(caf::actor_system& sys, caf::scoped_actor& self,
+                     const group_server_actor& server, const std::string& name,
+                     const std::string& as) {
+  std::string challenge;
+  self->request(server, 5s, challenge_atom::value)
+    .receive([&](std::string& x) { challenge = std::move(x); },
+             [](caf::error&) {});
+  identity_proof proof;
+  if (rogue_identity && rogue_identity->self) {
+    proof.certificate = rogue_identity->self->certificate();
+    proof.challenge = challenge;
+    proof.signature = *rogue_identity->self->sign(
+      duet::pki::proof_message("group", challenge, as));
+  }
+  caf::group grp;
+  self->request(server, 5s, caf::get_atom::value, name, as, proof)
+    .receive([&](caf::group& x) { grp = std::move(x); },
+             [&](caf::error& err) {
+               std::cout << "group " << name << " as " << as << ": refused "
+                         << sys.render(err) << "\n";
+             });
+  return grp;
+}
+
 int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
   caf::scoped_actor self{sys};
   auto server = connect<group_server_actor>(sys, host, port);
@@ -237,27 +289,8 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
     std::cerr << "cannot reach the hub: " << sys.render(server.error()) << "\n";
     return 1;
   }
-  // Asks for group `name`, proving `as` with this rogue's own certificate.
   auto get = [&](const std::string& name, const std::string& as) {
-    std::string challenge;
-    self->request(*server, 5s, challenge_atom::value)
-      .receive([&](std::string& x) { challenge = std::move(x); },
-               [](caf::error&) {});
-    identity_proof proof;
-    if (rogue_identity && rogue_identity->self) {
-      proof.certificate = rogue_identity->self->certificate();
-      proof.challenge = challenge;
-      proof.signature = *rogue_identity->self->sign(
-        duet::pki::proof_message("group", challenge, as));
-    }
-    caf::group grp;
-    self->request(*server, 5s, caf::get_atom::value, name, as, proof)
-      .receive([&](caf::group& x) { grp = std::move(x); },
-               [&](caf::error& err) {
-                 std::cout << "group " << name << " as " << as << ": refused "
-                           << sys.render(err) << "\n";
-               });
-    return grp;
+    return get_group(sys, self, *server, name, as);
   };
   // Claiming another node's name is refused; its own works.
   get(task_group_name, "verifier-1");
@@ -291,7 +324,8 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
                    bool sign) {
     result_batch b{std::move(signer), std::move(rs), {}};
     if (sign && rogue_identity && rogue_identity->self) {
-      auto digest = duet::results_digest(b.results);
+      auto made = duet::results_digest(b.results);
+      auto digest = made ? *made : std::string{};
       b.proof.certificate = rogue_identity->self->certificate();
       b.proof.challenge = digest;
       b.proof.signature = *rogue_identity->self->sign(
@@ -302,7 +336,8 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
   for (int i = 0; i < 2000; ++i)
     batch("verifier-1",
           {choreo_result{"rogue-" + std::to_string(i), true, true,
-                         "verifier-1/verifier-0", "forged"}},
+                         "verifier-1/verifier-0", "forged",
+                         std::string(64, '0')}},
           i % 2 == 0);
   batch("rogue", {choreo_result{"x", true, true, "verifier-1/verifier-0", "x"}},
         true);
@@ -318,22 +353,107 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
   return 0;
 }
 
+// Swapped into the copies of tasks that the hijacker publishes: a text and
+// a signature that verify with the front's pinned key (--swap=TEXT,SIG).
+struct swap_request {
+  std::string text;
+  std::string hex_signature;
+};
+
+swap_request swap;
+
+// Reads a whole file, or empty.
+std::string slurp(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+// Joins the task group as a member (its own name, its own certificate) and,
+// for every task a front publishes, publishes copies under the same id with
+// the swapped request: a copy as the next attempt (a redelivery look-alike)
+// and copies under the ids that a counter would give the next tasks. A
+// verifier that verifies such a copy answers a verdict about the swapped
+// request; the front must never give it to the client of its own task.
+int hijack_tasks(caf::actor_system& sys, const std::string& host, uint16_t port,
+                 std::chrono::seconds duration) {
+  caf::scoped_actor self{sys};
+  auto server = connect<group_server_actor>(sys, host, port);
+  if (!server) {
+    std::cerr << "cannot reach the hub: " << sys.render(server.error()) << "\n";
+    return 1;
+  }
+  auto tasks = get_group(sys, self, *server, task_group_name, "rogue");
+  if (!tasks) {
+    std::cerr << "cannot join the task group\n";
+    return 1;
+  }
+  self->join(tasks);
+  std::cout << "hijacking tasks for " << duration.count() << " s\n";
+  auto copy = [&](std::string id, uint32_t attempt, verify_request req) {
+    req.text = swap.text;
+    req.hex_signature = swap.hex_signature;
+    self->send(tasks, choreo_task{std::move(id), attempt, std::move(req)});
+  };
+  std::set<std::string> predicted;
+  size_t seen = 0;
+  size_t sent = 0;
+  auto end = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < end && sent < 200000) {
+    self->receive(
+      [&](choreo_task& t) {
+        if (t.req.text == swap.text || predicted.count(t.id) > 0)
+          return; // our own copies come back through the group
+        ++seen;
+        copy(t.id, t.attempt + 1, t.req);
+        ++sent;
+        // Ids of the form <prefix><counter>: publish the next ones first.
+        auto digits = t.id.find_last_not_of("0123456789") + 1;
+        if (digits == 0 || digits == t.id.size())
+          return;
+        auto n = std::stoull(t.id.substr(digits, 18));
+        for (uint64_t k = 1; k <= 16; ++k) {
+          auto next = t.id.substr(0, digits) + std::to_string(n + k);
+          if (predicted.insert(next).second) {
+            copy(next, 1, t.req);
+            ++sent;
+          }
+        }
+      },
+      [&](caf::message&) {}, caf::after(100ms) >> [] {});
+  }
+  std::cout << "saw " << seen << " tasks, published " << sent
+            << " forged copies\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   std::string tls;
   std::string arg;
+  int seconds = 30;
   for (int i = 1; i < argc; ++i) {
     std::string x = argv[i];
-    if (x.rfind("--tls=", 0) == 0)
+    if (x.rfind("--tls=", 0) == 0) {
       tls = x.substr(6);
-    else
+    } else if (x.rfind("--swap=", 0) == 0) {
+      auto comma = x.find(',');
+      swap.text = slurp(x.substr(7, comma - 7));
+      swap.hex_signature = slurp(x.substr(comma + 1));
+      while (
+        !swap.hex_signature.empty()
+        && std::isspace(static_cast<unsigned char>(swap.hex_signature.back())))
+        swap.hex_signature.pop_back();
+    } else if (x.rfind("--seconds=", 0) == 0) {
+      seconds = std::stoi(x.substr(10));
+    } else {
       arg = x;
+    }
   }
   if (arg.empty()) {
     std::cerr << "usage: duet-rogue [--tls=CA,CERT,KEY] --supervisor=|"
-                 "--verifier=|--hub=|--kill-instance=|--bad-variant="
-                 "HOST:PORT\n";
+                 "--verifier=|--hub=|--kill-instance=|--bad-variant=|"
+                 "--hijack=HOST:PORT [--swap=TEXT,SIG] [--seconds=N]\n";
     return 2;
   }
   config cfg{tls};
@@ -368,6 +488,8 @@ int main(int argc, char** argv) {
     return send_bad_variant(sys, host, port);
   if (what == "--hub")
     return attack_hub(sys, host, port);
+  if (what == "--hijack")
+    return hijack_tasks(sys, host, port, std::chrono::seconds{seconds});
   std::cerr << "unknown attack " << what << "\n";
   return 2;
 }
