@@ -7,9 +7,10 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
-#include "actors/json_text.hpp"
-#include "actors/metrics.hpp"
-#include "actors/text.hpp"
+#include "actors/core/json_text.hpp"
+#include "actors/core/metrics.hpp"
+#include "actors/core/text.hpp"
+#include "http_front/cluster.hpp"
 
 namespace duet::http {
 
@@ -42,9 +43,6 @@ response method_not_allowed(const request& req, const char* allow) {
 
 namespace {
 
-// Longest long poll of GET /api/signature/<id>?wait=<ms>.
-constexpr long max_wait_ms = 30000;
-
 constexpr std::array<const char*, 5> outcomes{"match", "mismatch", "accepted",
                                               "client_error", "server_error"};
 
@@ -74,7 +72,7 @@ request_series& series() {
 }
 
 // Index into `outcomes`.
-size_t outcome_of(const response& res, const expected<verdict>* v) {
+size_t outcome_of(const response& res, const caf::expected<verdict>* v) {
   if (v != nullptr && *v)
     return (*v)->verified ? 0 : 1;
   auto code = res.result_int();
@@ -84,7 +82,7 @@ size_t outcome_of(const response& res, const expected<verdict>* v) {
 }
 
 void count_at(size_t index, const response& res, double seconds,
-              const expected<verdict>* v) {
+              const caf::expected<verdict>* v) {
   auto& s = series();
   s.count[index][outcome_of(res, v)]->Increment();
   s.latency[index]->Observe(seconds);
@@ -93,7 +91,7 @@ void count_at(size_t index, const response& res, double seconds,
 } // namespace
 
 void count_request(style how, const response& res, double seconds,
-                   const expected<verdict>* outcome) {
+                   const caf::expected<verdict>* outcome) {
   count_at(static_cast<size_t>(how), res, seconds, outcome);
 }
 
@@ -105,12 +103,12 @@ api_context::api_context(front_options opts, std::string node,
     pinned(std::move(keys.pinned)),
     inline_keys(std::move(keys.inline_baseline)),
     documents(this->opts.documents),
-    default_style(parse_style(this->opts.style).value_or(style::direct)) {
+    default_style(this->opts.default_style) {
   // nop
 }
 
-bhttp::status to_status(ec code) noexcept {
-  switch (code) {
+bhttp::status to_status(const caf::error& err) noexcept {
+  switch (code_of(err)) {
     case ec::bad_hex:
     case ec::odd_length:
     case ec::wrong_length:
@@ -120,11 +118,13 @@ bhttp::status to_status(ec code) noexcept {
     case ec::forbidden_path:
       return bhttp::status::forbidden;
     case ec::no_such_document:
+    case ec::unknown_task:
       return bhttp::status::not_found;
     case ec::payload_too_large:
       return bhttp::status::payload_too_large;
     case ec::no_verifier:
     case ec::overloaded:
+    case ec::unavailable:
       return bhttp::status::service_unavailable;
     case ec::deadline_exceeded:
       return bhttp::status::gateway_timeout;
@@ -148,16 +148,19 @@ response error_response(bhttp::status status, const std::string& message,
                    version, keep_alive);
 }
 
-response render(const expected<verdict>& outcome, unsigned version,
+response error_response(const caf::error& err, unsigned version,
+                        bool keep_alive) {
+  auto res = error_response(to_status(err), message_of(err), version,
+                            keep_alive);
+  if (res.result() == bhttp::status::service_unavailable)
+    res.set(bhttp::field::retry_after, "1");
+  return res;
+}
+
+response render(const caf::expected<verdict>& outcome, unsigned version,
                 bool keep_alive) {
-  if (!outcome) {
-    auto& err = outcome.error();
-    auto res = error_response(to_status(err.code), err.message, version,
-                              keep_alive);
-    if (res.result() == bhttp::status::service_unavailable)
-      res.set(bhttp::field::retry_after, "1");
-    return res;
-  }
+  if (!outcome)
+    return error_response(outcome.error(), version, keep_alive);
   auto ok = outcome->verified;
   json body{{"status", ok ? "success" : "fail"},
             {"data",
@@ -173,81 +176,10 @@ response render(const expected<verdict>& outcome, unsigned version,
   return make_json(bhttp::status::ok, body, version, keep_alive);
 }
 
-namespace {
-
-std::string pad(std::string str, size_t width) {
-  if (str.size() < width)
-    str.append(width - str.size(), ' ');
-  return str + ' ';
-}
-
-// The field `key` of `obj`, or null: the document comes from the actors
-// and is read defensively.
-const json& field(const json& obj, const char* key) {
-  static const json null;
-  if (!obj.is_object())
-    return null;
-  auto i = obj.find(key);
-  return i == obj.end() ? null : *i;
-}
-
-std::string text(const json& obj, const char* key) {
-  auto& x = field(obj, key);
-  return x.is_string() ? x.get<std::string>() : std::string{};
-}
-
-std::string cluster_table(const json& doc) {
-  auto& nodes = field(doc, "nodes");
-  if (!nodes.is_array())
-    return "the cluster view is not available (no answer from the router)\n";
-  std::string out;
-  auto row = [&](std::vector<std::string> cols) {
-    static constexpr size_t widths[] = {14, 24, 11, 9, 9, 9, 13};
-    for (size_t i = 0; i + 1 < cols.size(); ++i)
-      out += pad(cols[i], widths[i]);
-    out += cols.back() + '\n';
-  };
-  auto num = [](const json& x) {
-    return x.is_number() ? dump_json(x) : std::string{"-"};
-  };
-  out += "front " + text(doc, "front") + ", style " + text(doc, "style")
-         + ", balance " + text(doc, "balance");
-  auto& sup = field(doc, "supervisor");
-  if (sup.is_object())
-    out += ", supervisor " + text(sup, "address")
-           + (field(sup, "reachable") == true ? " (reachable)"
-                                              : " (unreachable)");
-  out += "\n\n";
-  row({"NODE", "INSTANCE", "STATE", "SERVED", "IN-FLIGHT", "RESTARTS",
-       "HEARTBEAT-MS"});
-  for (auto& n : nodes) {
-    auto& list = field(n, "instances");
-    if (!list.is_array())
-      continue;
-    for (auto& x : list)
-      row({text(n, "name"), text(x, "name"), text(x, "state"),
-           num(field(x, "served")), num(field(x, "inFlight")),
-           num(field(x, "restarts")), num(field(x, "heartbeatAgeMs"))});
-  }
-  auto& direct = field(doc, "direct");
-  if (nodes.empty() && direct.is_array())
-    for (auto& x : direct)
-      row({text(x, "node"), text(x, "name"), text(x, "state"),
-           num(field(x, "served")), num(field(x, "inFlight")), "-", "-"});
-  return out;
-}
-
-} // namespace
-
-response render_submitted(const expected<std::string>& id, unsigned version,
-                          bool keep_alive) {
-  if (!id) {
-    auto res = error_response(to_status(id.error().code), id.error().message,
-                              version, keep_alive);
-    if (res.result() == bhttp::status::service_unavailable)
-      res.set(bhttp::field::retry_after, "1");
-    return res;
-  }
+response render_submitted(const caf::expected<std::string>& id,
+                          unsigned version, bool keep_alive) {
+  if (!id)
+    return error_response(id.error(), version, keep_alive);
   auto res
     = make_json(bhttp::status::accepted,
                 json{{"msg", "Verification request sent"}, {"taskId", *id}},
@@ -257,12 +189,14 @@ response render_submitted(const expected<std::string>& id, unsigned version,
 }
 
 response render_task(const std::string& id,
-                     const std::optional<task_view>& view, unsigned version,
+                     const caf::expected<task_view>& view, unsigned version,
                      bool keep_alive) {
+  if (!view && !is_code(view.error(), ec::unknown_task))
+    return error_response(view.error(), version, keep_alive);
   if (id.empty()) {
     // The seed's id-less GET: "verified" says whether a result was there.
-    auto found = view.has_value();
-    auto matched = found && view->state == "done" && view->verified;
+    auto found = static_cast<bool>(view);
+    auto matched = found && view->state == task_state::done && view->verified;
     return make_json(bhttp::status::ok,
                      json{{"verified", found}, {"response", matched}}, version,
                      keep_alive);
@@ -272,12 +206,26 @@ response render_task(const std::string& id,
                           "unknown taskId '" + printable(id)
                             + "' (never issued, or expired)",
                           version, keep_alive);
+  std::string message;
+  switch (view->state) {
+    case task_state::pending:
+      message = "verification requested";
+      break;
+    case task_state::done:
+      message = view->verified ? "signature ok!" : "signature does not match";
+      break;
+    case task_state::failed:
+      message = message_of(view->error);
+      break;
+  }
   json body{{"taskId", view->id},
-            {"state", view->state},
+            {"state", to_string(view->state)},
             {"verifier", view->verifier},
-            {"message", view->message}};
-  if (view->state == "done")
+            {"message", message}};
+  if (view->state == task_state::done)
     body["verified"] = view->verified;
+  if (view->state == task_state::failed)
+    body["error"] = to_string(code_of(view->error));
   if (!view->key_id.empty())
     body["keyId"] = view->key_id;
   if (!view->algorithm.empty())
@@ -285,23 +233,17 @@ response render_task(const std::string& id,
   return make_json(bhttp::status::ok, body, version, keep_alive);
 }
 
-response render_cluster(const std::string& json_doc, bool as_text,
+response render_cluster(const caf::expected<cluster_view>& view, bool as_text,
                         unsigned version, bool keep_alive) {
+  if (!view)
+    return error_response(view.error(), version, keep_alive);
+  if (!as_text)
+    return make_json(bhttp::status::ok, cluster_json(*view), version,
+                     keep_alive);
   response res{bhttp::status::ok, version};
   res.keep_alive(keep_alive);
-  auto doc = json::parse(json_doc, nullptr, false);
-  if (as_text) {
-    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-    res.body() = cluster_table(doc);
-  } else if (doc.is_object()) {
-    res.set(bhttp::field::content_type, "application/json");
-    res.body() = json_doc;
-  } else {
-    return error_response(bhttp::status::service_unavailable,
-                          "the cluster view is not available (no answer from "
-                          "the router); retry",
-                          version, keep_alive);
-  }
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.body() = cluster_table(*view);
   res.prepare_payload();
   return res;
 }
@@ -398,6 +340,10 @@ std::variant<response, deferred> route(const request& req,
     job.task_id = std::string{target.substr(task_prefix.size())};
     auto query = std::string_view{req.target().data(), req.target().size()};
     if (auto w = query.find("wait="); w != std::string_view::npos) {
+      // Longest long poll: front.max-wait.
+      auto max_wait_ms = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(ctx.opts.max_wait)
+          .count());
       auto digits = query.substr(w + 5, query.find('&', w) - (w + 5));
       long ms = 0;
       for (auto c : digits) {
@@ -436,7 +382,7 @@ std::variant<response, deferred> route(const request& req,
     if (req.method() != bhttp::verb::post)
       return method_not_allowed(req, "POST");
     auto started = std::chrono::steady_clock::now();
-    auto outcome = [&]() -> expected<verdict> {
+    auto outcome = [&]() -> caf::expected<verdict> {
       auto parsed = parse_verify_body(req.body(), ctx);
       if (!parsed)
         return std::move(parsed.error());
@@ -474,8 +420,7 @@ std::variant<response, deferred> route(const request& req,
                                                               : "POST");
   auto parsed = parse_verify_body(req.body(), ctx);
   if (!parsed) {
-    auto res = error_response(to_status(parsed.error().code),
-                              parsed.error().message, version, keep_alive);
+    auto res = error_response(parsed.error(), version, keep_alive);
     count_request(*how, res, 0);
     return res;
   }

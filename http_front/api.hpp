@@ -12,9 +12,9 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "actors/crypto.hpp"
-#include "actors/options.hpp"
-#include "actors/service.hpp"
+#include "actors/core/options.hpp"
+#include "actors/crypto/keyring.hpp"
+#include "actors/front/verify_service.hpp"
 #include "http_front/documents.hpp"
 #include "http_front/keys.hpp"
 
@@ -65,39 +65,44 @@ std::variant<response, deferred> route(const request& req,
 
 /// Parses a verification body: `hexSignature`, `text` (or the seed's `texto`)
 /// or `textFile`, optional `keyId`.
-expected<verify_request> parse_verify_body(const std::string& body,
-                                           const api_context& ctx);
+caf::expected<verify_request> parse_verify_body(const std::string& body,
+                                                const api_context& ctx);
 
 /// Renders the outcome of a verification.
-response render(const expected<verdict>& outcome, unsigned version,
+response render(const caf::expected<verdict>& outcome, unsigned version,
                 bool keep_alive);
 
 /// Renders the answer to a choreography submission: 202 with the task id and
 /// a `Location`, or the refusal.
-response render_submitted(const expected<std::string>& id, unsigned version,
-                          bool keep_alive);
+response render_submitted(const caf::expected<std::string>& id,
+                          unsigned version, bool keep_alive);
 
 /// Renders `GET /api/signature/<id>` (`id` non-empty) or the seed's id-less
 /// `GET /api/signature`.
 response render_task(const std::string& id,
-                     const std::optional<task_view>& view, unsigned version,
+                     const caf::expected<task_view>& view, unsigned version,
                      bool keep_alive);
 
-/// Renders the cluster view (JSON from the service) as JSON or a table.
-response render_cluster(const std::string& json_doc, bool as_text,
+/// Renders the cluster view as JSON or as a table (`as_text`).
+response render_cluster(const caf::expected<cluster_view>& view, bool as_text,
                         unsigned version, bool keep_alive);
 
 /// Renders `{"status":"error","data":{"message":...}}` with `status`.
 response error_response(bhttp::status status, const std::string& message,
                         unsigned version, bool keep_alive);
 
+/// Renders `err` with its status (`to_status`) and message; 503s say
+/// `Retry-After: 1`.
+response error_response(const caf::error& err, unsigned version,
+                        bool keep_alive);
+
 /// Counts an answered verification request in `duet_requests_total` and
 /// `duet_request_duration_seconds`; `outcome` is the verification's, if one
 /// ran (otherwise the status class of `res` decides).
 void count_request(style how, const response& res, double seconds,
-                   const expected<verdict>* outcome = nullptr);
+                   const caf::expected<verdict>* outcome = nullptr);
 
-/// The one place that maps an error code to an HTTP status.
-bhttp::status to_status(ec code) noexcept;
+/// The one place that maps an error to an HTTP status.
+bhttp::status to_status(const caf::error& err) noexcept;
 
 } // namespace duet::http

@@ -6,8 +6,8 @@
 
 #include <simdjson.h>
 
-#include "actors/limits.hpp"
-#include "actors/text.hpp"
+#include "actors/core/limits.hpp"
+#include "actors/core/text.hpp"
 
 namespace duet::http {
 
@@ -17,63 +17,65 @@ using simdjson::dom::element;
 using simdjson::dom::object;
 
 // Reads string field `name` of `obj` into `out`; absent leaves `found` false.
-expected<bool> string_field(object obj, const char* name, std::string& out,
-                            bool& found) {
+caf::expected<bool> string_field(object obj, const char* name, std::string& out,
+                                 bool& found) {
   element value;
   found = obj.at_key(name).get(value) == simdjson::SUCCESS;
   if (!found)
     return true;
   std::string_view str;
   if (value.get(str) != simdjson::SUCCESS)
-    return failure{ec::bad_request,
-                   std::string{"field \""} + name + "\" must be a string"};
+    return caf::make_error(ec::bad_request, std::string{"field \""} + name
+                                              + "\" must be a string");
   out.assign(str.data(), str.size());
   return true;
 }
 
 } // namespace
 
-expected<verify_request> parse_verify_body(const std::string& body,
-                                           const api_context& ctx) {
+caf::expected<verify_request> parse_verify_body(const std::string& body,
+                                                const api_context& ctx) {
   // One parser per io thread: it keeps its buffers between requests.
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded{body};
   element doc;
   if (parser.parse(padded).get(doc) != simdjson::SUCCESS)
-    return failure{ec::bad_request, "request body is not valid JSON"};
+    return caf::make_error(ec::bad_request, "request body is not valid JSON");
   object obj;
   if (doc.get(obj) != simdjson::SUCCESS)
-    return failure{ec::bad_request, "request body must be a JSON object"};
+    return caf::make_error(ec::bad_request,
+                           "request body must be a JSON object");
   verify_request req;
   bool found = false;
   if (auto ok = string_field(obj, "hexSignature", req.hex_signature, found);
       !ok)
     return ok.error();
   if (!found)
-    return failure{ec::bad_request, "missing field \"hexSignature\""};
+    return caf::make_error(ec::bad_request, "missing field \"hexSignature\"");
   if (auto ok = string_field(obj, "keyId", req.key_id, found); !ok)
     return ok.error();
   if (!found)
     req.key_id = ctx.opts.default_key_id;
   if (req.key_id.size() > limits::key_id)
-    return failure{ec::bad_request, "field \"keyId\" is longer than "
-                                      + std::to_string(limits::key_id)
-                                      + " bytes"};
+    return caf::make_error(ec::bad_request, "field \"keyId\" is longer than "
+                                              + std::to_string(limits::key_id)
+                                              + " bytes");
   if (ctx.pinned && req.key_id.rfind('!', 0) != 0) {
     // What this front pins for the id travels with the request; ids that
     // start with '!' are fault-injection switches of test verifiers.
     auto pin = ctx.pinned->pinned(req.key_id);
     if (!pin)
-      return failure{ec::unknown_key,
-                     "unknown keyId '" + printable(req.key_id)
-                       + "' (this front pins the keys of front.keys)"};
+      return caf::make_error(ec::unknown_key,
+                             "unknown keyId '" + printable(req.key_id)
+                               + "' (this front pins the keys of front.keys)");
     req.algorithm = crypto::to_string(pin->algo);
     req.fingerprint = pin->fingerprint;
   }
   if (req.hex_signature.size() > limits::signature_hex)
-    return failure{ec::bad_request, "field \"hexSignature\" is longer than "
-                                      + std::to_string(limits::signature_hex)
-                                      + " hex digits"};
+    return caf::make_error(ec::bad_request,
+                           "field \"hexSignature\" is longer than "
+                             + std::to_string(limits::signature_hex)
+                             + " hex digits");
   bool has_text = false;
   for (auto name : {"text", "texto"}) {
     std::string text;
@@ -81,8 +83,8 @@ expected<verify_request> parse_verify_body(const std::string& body,
       return ok.error();
     if (found) {
       if (has_text)
-        return failure{ec::bad_request,
-                       "give the text once, as \"text\" or \"texto\""};
+        return caf::make_error(ec::bad_request,
+                               "give the text once, as \"text\" or \"texto\"");
       has_text = true;
       req.text = std::move(text);
     }
@@ -91,16 +93,16 @@ expected<verify_request> parse_verify_body(const std::string& body,
   if (auto ok = string_field(obj, "textFile", file, found); !ok)
     return ok.error();
   if (found && has_text)
-    return failure{ec::bad_request,
-                   "give either \"text\" or \"textFile\", not both"};
+    return caf::make_error(ec::bad_request,
+                           "give either \"text\" or \"textFile\", not both");
   if (found) {
     auto data = ctx.documents.read(file, ctx.opts.body_limit);
     if (!data)
       return data.error();
     req.text = std::move(*data);
   } else if (!has_text) {
-    return failure{ec::bad_request,
-                   "missing field \"text\" (or \"texto\" or \"textFile\")"};
+    return caf::make_error(
+      ec::bad_request, "missing field \"text\" (or \"texto\" or \"textFile\")");
   }
   return req;
 }

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "actors/text.hpp"
+#include "actors/core/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,17 +18,18 @@ document_folder::document_folder(const std::string& root) {
   root_ = err ? root : canonical.string();
 }
 
-expected<std::string> document_folder::read(const std::string& name,
-                                            size_t limit) const {
+caf::expected<std::string> document_folder::read(const std::string& name,
+                                                 size_t limit) const {
   if (root_.empty())
-    return failure{ec::bad_request,
-                   "textFile is disabled on this front (front.documents is "
-                   "not set); send the text inline as \"text\""};
-  auto forbidden = failure{ec::forbidden_path,
-                           "textFile '" + printable(name)
-                             + "' is outside the document folder"};
+    return caf::make_error(
+      ec::bad_request, "textFile is disabled on this front (front.documents is "
+                       "not set); send the text inline as \"text\"");
+  auto forbidden = caf::make_error(ec::forbidden_path,
+                                   "textFile '" + printable(name)
+                                     + "' is outside the document folder");
   if (name.empty() || name.find('\0') != std::string::npos)
-    return failure{ec::bad_request, "textFile must be a non-empty file name"};
+    return caf::make_error(ec::bad_request,
+                           "textFile must be a non-empty file name");
   fs::path rel{name};
   if (rel.is_absolute() || rel.has_root_name())
     return forbidden;
@@ -37,32 +38,32 @@ expected<std::string> document_folder::read(const std::string& name,
   // of the folder is caught like a `..`.
   auto full = fs::weakly_canonical(fs::path{root_} / rel, err);
   if (err)
-    return failure{ec::no_such_document,
-                   "textFile '" + printable(name) + "' not found"};
+    return caf::make_error(ec::no_such_document,
+                           "textFile '" + printable(name) + "' not found");
   auto inside = full.lexically_relative(root_);
   if (inside.empty() || *inside.begin() == ".." || inside == ".")
     return forbidden;
   auto status = fs::status(full, err);
   if (err || !fs::exists(status))
-    return failure{ec::no_such_document,
-                   "textFile '" + printable(name)
-                     + "' not found in the document folder"};
+    return caf::make_error(ec::no_such_document,
+                           "textFile '" + printable(name)
+                             + "' not found in the document folder");
   if (!fs::is_regular_file(status))
-    return failure{ec::bad_request,
-                   "textFile '" + printable(name) + "' is not a regular file"};
+    return caf::make_error(ec::bad_request, "textFile '" + printable(name)
+                                              + "' is not a regular file");
   auto size = fs::file_size(full, err);
   if (err)
-    return failure{ec::no_such_document,
-                   "textFile '" + printable(name) + "' unreadable"};
+    return caf::make_error(ec::no_such_document,
+                           "textFile '" + printable(name) + "' unreadable");
   if (size > limit)
-    return failure{ec::payload_too_large, "textFile '" + printable(name)
-                                            + "' is " + std::to_string(size)
-                                            + " bytes, the limit is "
-                                            + std::to_string(limit)};
+    return caf::make_error(ec::payload_too_large,
+                           "textFile '" + printable(name) + "' is "
+                             + std::to_string(size) + " bytes, the limit is "
+                             + std::to_string(limit));
   std::ifstream in{full, std::ios::binary};
   if (!in)
-    return failure{ec::no_such_document,
-                   "textFile '" + printable(name) + "' unreadable"};
+    return caf::make_error(ec::no_such_document,
+                           "textFile '" + printable(name) + "' unreadable");
   std::string data(size, '\0');
   in.read(data.data(), static_cast<std::streamsize>(size));
   data.resize(static_cast<size_t>(in.gcount()));

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "actors/error.hpp"
+#include "actors/core/error.hpp"
 
 namespace duet::http {
 
@@ -18,7 +18,7 @@ public:
   /// Returns the contents of `name`, or `forbidden_path` (escapes the
   /// folder), `no_such_document`, `payload_too_large` (over `limit` bytes) or
   /// `bad_request` (disabled, not a regular file).
-  expected<std::string> read(const std::string& name, size_t limit) const;
+  caf::expected<std::string> read(const std::string& name, size_t limit) const;
 
 private:
   std::string root_;

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "actors/crypto.hpp"
+#include "actors/crypto/keyring.hpp"
 
 namespace duet::http {
 

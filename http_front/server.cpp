@@ -9,7 +9,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "actors/log.hpp"
+#include "actors/core/log.hpp"
 #include "http_front/session.hpp"
 
 namespace duet::http {
@@ -102,6 +102,10 @@ server::server(front_options opts, std::string node, verify_service& service,
   // nop
 }
 
+const front_options& server::options() const noexcept {
+  return impl_->shared->ctx.opts;
+}
+
 void server::disable_api() {
   impl_->shared->ctx.api_enabled = false;
 }
@@ -110,7 +114,7 @@ server::~server() {
   stop();
 }
 
-expected<uint16_t> server::start() {
+caf::expected<uint16_t> server::start() {
   auto& opts = impl_->shared->ctx.opts;
   if (!opts.tls_certificate.empty()) {
     auto ctx
@@ -124,13 +128,14 @@ expected<uint16_t> server::start() {
     if (!err)
       ctx->use_certificate_chain_file(opts.tls_certificate, err);
     if (err)
-      return failure{ec::invalid_config, "front.tls-certificate=\""
-                                           + opts.tls_certificate
-                                           + "\": " + err.message()};
+      return caf::make_error(ec::invalid_config, "front.tls-certificate=\""
+                                                   + opts.tls_certificate
+                                                   + "\": " + err.message());
     ctx->use_private_key_file(opts.tls_key, net::ssl::context::pem, err);
     if (err)
-      return failure{ec::invalid_config, "front.tls-key=\"" + opts.tls_key
-                                           + "\": " + err.message()};
+      return caf::make_error(ec::invalid_config, "front.tls-key=\""
+                                                   + opts.tls_key
+                                                   + "\": " + err.message());
     impl_->tls = std::move(ctx);
   }
   auto where = "cannot listen on " + opts.http_host + ":"
@@ -138,8 +143,9 @@ expected<uint16_t> server::start() {
   boost::beast::error_code err;
   auto addr = net::ip::make_address(opts.http_host, err);
   if (err)
-    return failure{ec::invalid_config, "front.http-host=\"" + opts.http_host
-                                         + "\": not an IP address"};
+    return caf::make_error(ec::invalid_config, "front.http-host=\""
+                                                 + opts.http_host
+                                                 + "\": not an IP address");
   tcp::endpoint ep{addr, opts.http_port};
   auto& acc = impl_->acceptor;
   acc.open(ep.protocol(), err);
@@ -150,7 +156,7 @@ expected<uint16_t> server::start() {
   if (!err)
     acc.listen(net::socket_base::max_listen_connections, err);
   if (err)
-    return failure{ec::invalid_config, where + err.message()};
+    return caf::make_error(ec::invalid_config, where + err.message());
   impl_->accept();
   for (size_t i = 0; i < opts.io_threads; ++i)
     impl_->threads.emplace_back([this] { impl_->run_io(); });

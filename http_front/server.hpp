@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "actors/crypto.hpp"
-#include "actors/error.hpp"
-#include "actors/options.hpp"
-#include "actors/service.hpp"
+#include "actors/core/error.hpp"
+#include "actors/core/options.hpp"
+#include "actors/crypto/keyring.hpp"
+#include "actors/front/verify_service.hpp"
 #include "http_front/keys.hpp"
 
 namespace duet::http {
@@ -22,6 +22,9 @@ public:
   server(front_options opts, std::string node, verify_service& service,
          front_keys keys = {});
 
+  /// The options it serves with.
+  const front_options& options() const noexcept;
+
   /// Serves only /healthz, /readyz and /metrics (nodes without a front).
   void disable_api();
   ~server();
@@ -31,7 +34,7 @@ public:
 
   /// Binds, starts the io threads and returns the bound port, or a failure
   /// naming `front.http-port` if the address cannot be bound.
-  expected<uint16_t> start();
+  caf::expected<uint16_t> start();
 
   /// Stops accepting, closes connections and joins the io threads.
   void stop();

@@ -19,8 +19,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include "actors/log.hpp"
-#include "actors/text.hpp"
+#include "actors/core/log.hpp"
+#include "actors/core/text.hpp"
 
 namespace duet::http {
 
@@ -31,11 +31,6 @@ namespace {
 
 constexpr size_t header_limit = 16 * 1024;
 constexpr size_t read_chunk = 4096;
-constexpr auto write_timeout = std::chrono::seconds(30);
-
-// Time the actors get past the front's own deadline (they answer 504 at
-// front.request-timeout) before the session answers for them.
-constexpr auto watchdog_grace = std::chrono::milliseconds(500);
 
 std::string_view view(beast::string_view x) {
   return {x.data(), x.size()};
@@ -318,7 +313,7 @@ void session<Stream>::on_header(error_code err) {
     // overlap on the socket. Otherwise the client sends the body anyway
     // after its own short wait.
     static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-    lowest().expires_after(write_timeout);
+    lowest().expires_after(opts_.write_timeout);
     writing_ = true;
     net::async_write(stream_, net::buffer(continue_line),
                      [self = this->shared_from_this(),
@@ -398,7 +393,10 @@ void session<Stream>::defer(request& req, deferred& job) {
   auto seq = head_ + queue_.size();
   auto version = req.version();
   auto keep_alive = req.keep_alive();
-  auto deadline = clock_type::now() + opts_.request_timeout + watchdog_grace;
+  // The actors answer 504 at front.request-timeout; past front.answer-grace
+  // more the session answers for them.
+  auto deadline = clock_type::now() + opts_.request_timeout
+                  + opts_.answer_grace;
   if (job.kind == deferred::task)
     deadline += job.wait;
   queue_.push_back(slot{std::nullopt, deadline, version, keep_alive});
@@ -409,15 +407,16 @@ void session<Stream>::defer(request& req, deferred& job) {
   auto& service = shared_->ctx.service;
   switch (job.kind) {
     case deferred::cluster:
-      service.cluster([done, as_text = job.as_text](std::string doc) {
-        (*done)([=, doc = std::move(doc)] {
-          return render_cluster(doc, as_text, done->version, done->keep_alive);
+      service.cluster([done, as_text = job.as_text](
+                        caf::expected<cluster_view> view) {
+        (*done)([=, view = std::move(view)] {
+          return render_cluster(view, as_text, done->version, done->keep_alive);
         });
       });
       return;
     case deferred::task:
       service.task(job.task_id, job.wait,
-                   [done, id = job.task_id](std::optional<task_view> view) {
+                   [done, id = job.task_id](caf::expected<task_view> view) {
                      (*done)([=, view = std::move(view)] {
                        return render_task(id, view, done->version,
                                           done->keep_alive);
@@ -433,25 +432,25 @@ void session<Stream>::defer(request& req, deferred& job) {
     return std::chrono::duration<double>(clock_type::now() - started).count();
   };
   if (job.kind == deferred::submit) {
-    service.submit(std::move(job.req), [done,
-                                        elapsed](expected<std::string> id) {
-      (*done)([=, id = std::move(id)] {
-        auto res = render_submitted(id, done->version, done->keep_alive);
-        count_request(style::choreography, res, elapsed());
+    service.submit(
+      std::move(job.req), [done, elapsed](caf::expected<std::string> id) {
+        (*done)([=, id = std::move(id)] {
+          auto res = render_submitted(id, done->version, done->keep_alive);
+          count_request(style::choreography, res, elapsed());
+          return res;
+        });
+      });
+    return;
+  }
+  service.verify(
+    job.how, std::move(job.req),
+    [done, elapsed, how = job.how](caf::expected<verdict> outcome) {
+      (*done)([=, outcome = std::move(outcome)] {
+        auto res = render(outcome, done->version, done->keep_alive);
+        count_request(how, res, elapsed(), &outcome);
         return res;
       });
     });
-    return;
-  }
-  service.verify(job.how, std::move(job.req),
-                 [done, elapsed, how = job.how](expected<verdict> outcome) {
-                   (*done)([=, outcome = std::move(outcome)] {
-                     auto res = render(outcome, done->version,
-                                       done->keep_alive);
-                     count_request(how, res, elapsed(), &outcome);
-                     return res;
-                   });
-                 });
 }
 
 template <class Stream>
@@ -518,7 +517,7 @@ void session<Stream>::write_next() {
   auto& res = *queue_.front().res;
   if (read_closed_ && queue_.size() == 1 && res.keep_alive())
     res.keep_alive(false);
-  lowest().expires_after(write_timeout);
+  lowest().expires_after(opts_.write_timeout);
   bhttp::async_write(stream_, res,
                      [self = this->shared_from_this()](error_code err, size_t) {
                        self->on_write(err);

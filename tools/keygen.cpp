@@ -8,7 +8,7 @@
 #include <iostream>
 #include <string>
 
-#include "actors/signing.hpp"
+#include "actors/crypto/signing.hpp"
 #include "tools/files.hpp"
 
 namespace {
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   }
   auto pair = duet::crypto::generate_rsa(bits);
   if (!pair) {
-    std::cerr << "duet-keygen: " << pair.error().message << "\n";
+    std::cerr << "duet-keygen: " << duet::message_of(pair.error()) << "\n";
     return 1;
   }
   if (!write_file(files[0], pair->private_pem)

@@ -7,7 +7,7 @@
 //
 // On start it prints one line to stdout, `duet-node <name> ready: ...`, with
 // the bound ports; bad configuration exits with 2, a start failure with 1, an
-// actor that could not be kept alive (see actors/keeper.hpp) with 3.
+// actor that could not be kept alive (see actors/runtime/keeper.hpp) with 3.
 
 #include <atomic>
 #include <csignal>
@@ -25,20 +25,23 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/config.hpp"
-#include "actors/connect.hpp"
-#include "actors/consumer.hpp"
-#include "actors/crypto.hpp"
-#include "actors/front.hpp"
-#include "actors/groups.hpp"
-#include "actors/identity.hpp"
-#include "actors/keeper.hpp"
-#include "actors/log.hpp"
-#include "actors/node_agent.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/core/log.hpp"
+#include "actors/crypto/keyring.hpp"
+#include "actors/front/front_service.hpp"
+#include "actors/hub/group_server.hpp"
+#include "actors/node/config.hpp"
+#include "actors/protocol/connect.hpp"
+#include "actors/protocol/group_lookup.hpp"
+#include "actors/protocol/identity.hpp"
+#include "actors/runtime/keeper.hpp"
+#include "actors/supervisor/supervisor.hpp"
+#include "actors/verifier/consumer.hpp"
+#include "actors/verifier/node_agent.hpp"
 #include "http_front/server.hpp"
 
 namespace {
+
+using duet::role;
 
 int fail(int code, const std::string& what) {
   std::cerr << "duet-node: error: " << what << std::endl;
@@ -50,17 +53,17 @@ int fail(int code, const std::string& what) {
 class no_front : public duet::verify_service {
 public:
   void verify(duet::style, duet::verify_request, callback done) override {
-    done(duet::failure{duet::ec::no_verifier, "no front role on this node"});
+    done(none());
   }
   void submit(duet::verify_request, submit_callback done) override {
-    done(duet::failure{duet::ec::no_verifier, "no front role on this node"});
+    done(none());
   }
   void task(std::string, std::chrono::milliseconds,
             task_callback done) override {
-    done(std::nullopt);
+    done(none());
   }
-  void cluster(text_callback done) override {
-    done("{}");
+  void cluster(cluster_callback done) override {
+    done(none());
   }
   const duet::front_status& status() const noexcept override {
     return status_;
@@ -71,23 +74,12 @@ public:
   }
 
 private:
+  static caf::error none() {
+    return caf::make_error(duet::ec::no_verifier, "no front role on this node");
+  }
+
   duet::front_status status_;
 };
-
-// Publishes `handle` on the node's CAF port (over TLS unless insecure);
-// returns the port or 0.
-template <class Handle>
-uint16_t publish(caf::actor_system& sys, const duet::node_options& node,
-                 const Handle& handle, std::string& error) {
-  auto port = duet::publish_actor(sys, handle, node.port, node.host);
-  if (!port) {
-    error = "node.port=" + std::to_string(node.port) + ": cannot publish on "
-            + node.host + ":" + std::to_string(node.port) + ": "
-            + sys.render(port.error());
-    return 0;
-  }
-  return *port;
-}
 
 // Set when the keeper gave up on an actor: the node exits with 3 so that
 // its service manager restarts it.
@@ -117,6 +109,161 @@ void give_up(const std::string&) {
   std::_Exit(3);
 }
 
+// A node being started: what its roles spawned, for the keeper, and what it
+// prints once ready.
+struct node {
+  caf::actor_system& sys;
+  const duet::options& opts;
+  std::shared_ptr<const duet::node_identity> identity;
+  /// Every long-lived actor of the node is kept (see runtime/keeper.hpp).
+  std::vector<duet::kept_actor> kept;
+  /// Spawned but not yet handed to the keeper: stopped on a failed start.
+  std::vector<caf::actor> unkept;
+  duet::verifier_node_impl agent;
+  std::shared_ptr<duet::front_service> front;
+  std::string ready;
+
+  // Keeps `x` alive as long as it lives; the node exits if it dies.
+  void watch(std::string name, const caf::actor& x, bool owned = true) {
+    duet::kept_actor k{std::move(name), [x](caf::actor_system&) { return x; },
+                       nullptr, 0};
+    k.owned = owned;
+    kept.push_back(std::move(k));
+  }
+
+  void stop_unkept() {
+    for (auto& x : unkept)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  }
+
+  // Publishes `handle` on the node's CAF port (over TLS unless insecure).
+  template <class Handle>
+  caf::expected<uint16_t> publish(const Handle& handle) {
+    auto& n = opts.node;
+    auto port = duet::publish_actor(sys, handle, n.port, n.host);
+    if (!port)
+      return caf::make_error(
+        duet::ec::invalid_config,
+        "node.port=" + std::to_string(n.port) + ": cannot publish on " + n.host
+          + ":" + std::to_string(n.port) + ": " + sys.render(port.error()));
+    ready += " caf=" + n.host + ":" + std::to_string(*port);
+    return port;
+  }
+
+  // The verifier role: the node agent with its instances, published, and
+  // the choreography consumer if a hub is configured.
+  caf::error start_verifier(std::shared_ptr<const duet::crypto::keyring> keys) {
+    agent = sys.spawn(duet::node_agent, keys, opts.node, opts.verifier,
+                      identity);
+    unkept.push_back(caf::actor_cast<caf::actor>(agent));
+    watch("node agent", caf::actor_cast<caf::actor>(agent));
+    auto published = caf::actor_cast<duet::verifier_node_actor>(agent);
+    auto port = publish(published);
+    if (!port)
+      return std::move(port.error());
+    caf::anon_send(agent, duet::local::start{*port});
+    if (!opts.choreography.hub.empty())
+      kept.push_back(
+        {"consumer",
+         [id = identity, published, local = opts.verifier,
+          choreo = opts.choreography](caf::actor_system& sys) {
+           return caf::actor_cast<caf::actor>(
+             duet::start_consumer(sys, id, published, local, choreo));
+         },
+         nullptr, opts.node.keeper_intensity, opts.node.keeper_period});
+    duet::log::info("verifier node published on port ", *port, " with ",
+                    opts.verifier.instances, " instance(s) and ", keys->size(),
+                    " key(s)");
+    return {};
+  }
+
+  // The supervisor role: the registry, published.
+  caf::error start_supervisor() {
+    auto sup = sys.spawn(duet::supervisor, opts.supervisor, identity);
+    unkept.push_back(caf::actor_cast<caf::actor>(sup));
+    watch("supervisor", caf::actor_cast<caf::actor>(sup));
+    auto port = publish(caf::actor_cast<duet::supervisor_actor>(sup));
+    if (!port)
+      return std::move(port.error());
+    duet::log::info("supervisor published on port ", *port);
+    return {};
+  }
+
+  // The hub role: the group server, published.
+  caf::error start_hub() {
+    auto server = duet::start_group_server(sys, identity);
+    unkept.push_back(caf::actor_cast<caf::actor>(server));
+    watch("group server", caf::actor_cast<caf::actor>(server));
+    auto port = publish(server);
+    if (!port)
+      return std::move(port.error());
+    duet::log::info("hub: groups served on port ", *port);
+    return {};
+  }
+
+  // The front role's actors (the HTTP server starts once they are kept).
+  void start_front() {
+    front = std::make_shared<duet::front_service>(
+      std::make_shared<duet::front_status>(), !opts.choreography.hub.empty());
+    front->shared_status()->plaintext = opts.tls.insecure;
+    for (auto& x : duet::front_actors(front, opts, identity))
+      kept.push_back(std::move(x));
+  }
+};
+
+// Loads a key folder, naming the option on failure.
+caf::expected<std::shared_ptr<const duet::crypto::keyring>>
+load_keys(const std::string& option, const std::string& dir) {
+  auto ring = duet::crypto::load_keyring(dir);
+  if (!ring)
+    return caf::make_error(duet::ec::invalid_config,
+                           option + ": " + duet::message_of(ring.error()));
+  return std::make_shared<const duet::crypto::keyring>(std::move(*ring));
+}
+
+// The HTTP server of a front (the API), or of another node with
+// node.http-port (health and metrics only); null if neither.
+caf::expected<std::unique_ptr<duet::http::server>>
+start_http(const duet::options& opts, duet::verify_service& service,
+           bool is_front, std::string& ready) {
+  std::unique_ptr<duet::http::server> http;
+  if (is_front) {
+    duet::http::front_keys keys;
+    auto pinned = load_keys("front.keys", opts.front.keys);
+    if (!pinned)
+      return std::move(pinned.error());
+    keys.pinned = *pinned;
+    if (!opts.front.inline_keys.empty()) {
+      auto ring = load_keys("front.inline-keys", opts.front.inline_keys);
+      if (!ring)
+        return std::move(ring.error());
+      keys.inline_baseline = *ring;
+    }
+    http = std::make_unique<duet::http::server>(opts.front, opts.node.name,
+                                                service, std::move(keys));
+  } else if (opts.node.http_port != 0) {
+    auto f = opts.front;
+    f.http_host = opts.node.host;
+    f.http_port = opts.node.http_port;
+    f.io_threads = 1;
+    http = std::make_unique<duet::http::server>(f, opts.node.name, service);
+    http->disable_api();
+  } else {
+    return http;
+  }
+  auto& f = http->options();
+  auto port = http->start();
+  if (!port) // a start failure (exit code 1), not a config error
+    return caf::make_error(duet::ec::unavailable,
+                           (is_front ? "front.http-port=" : "node.http-port=")
+                             + std::to_string(f.http_port) + ": "
+                             + duet::message_of(port.error()));
+  if (is_front)
+    duet::log::info("HTTP front listening on ", f.http_host, ":", *port);
+  ready += " http=http://" + f.http_host + ":" + std::to_string(*port);
+  return http;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -132,173 +279,70 @@ int main(int argc, char** argv) {
   duet::node_config cfg;
   auto loaded = cfg.init(argc, argv);
   if (!loaded)
-    return fail(2, loaded.error().message);
+    return fail(2, duet::message_of(loaded.error()));
   if (!*loaded)
     return 0;
   auto& opts = cfg.opts;
   duet::log::init(opts.node.name, opts.node.log_level);
-
   std::shared_ptr<const duet::crypto::keyring> keys;
-  if (opts.has_role("verifier")) {
-    auto ring = duet::crypto::load_keyring(opts.verifier.keys);
+  if (opts.has_role(role::verifier)) {
+    auto ring = load_keys("verifier.keys", opts.verifier.keys);
     if (!ring)
-      return fail(2, "verifier.keys: " + ring.error().message);
-    keys = std::make_shared<duet::crypto::keyring>(std::move(*ring));
+      return fail(2, duet::message_of(ring.error()));
+    keys = *ring;
   }
-
   // The node's proof of its name, and the CA to check others' (TLS).
   auto identity = duet::load_identity(opts.node.name, opts.tls);
   if (!identity)
-    return fail(2, "tls: " + identity.error().message);
+    return fail(2, "tls: " + duet::message_of(identity.error()));
 
   caf::actor_system sys{cfg};
-  std::string ready = "duet-node " + opts.node.name + " ready:";
-  // Every long-lived actor of the node is kept (see actors/keeper.hpp).
-  std::vector<duet::kept_actor> kept;
-  auto watched = [](std::string name, const caf::actor& x) {
-    return duet::kept_actor{std::move(name),
-                            [x](caf::actor_system&) { return x; }, nullptr, 0};
-  };
+  node n{sys, opts, *identity, {}, {}, {}, {}, ""};
   // CAF 0.17's network layer is an actor too; a message from a peer that
   // CAF itself cannot read (its deserializer throws on a bad variant tag)
   // ends it, and the node would stay up but deaf. It is watched: the node
-  // exits instead, and its service manager restarts it.
-  kept.push_back(watched(
-    "network layer (CAF's BASP broker)",
-    sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"))));
-  kept.back().owned = false;      // it stops with the actor system
-  std::vector<caf::actor> unkept; // spawned, not yet handed to the keeper
-  auto stop_unkept = [&] {
-    for (auto& x : unkept)
-      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-  };
-  std::string error;
-  duet::verifier_node_impl agent;
-  if (keys) {
-    agent = sys.spawn(duet::node_agent, keys, opts.node, opts.verifier,
-                      *identity);
-    unkept.push_back(caf::actor_cast<caf::actor>(agent));
-    kept.push_back(watched("node agent", caf::actor_cast<caf::actor>(agent)));
-    auto port = publish(
-      sys, opts.node, caf::actor_cast<duet::verifier_node_actor>(agent), error);
-    if (port == 0) {
-      stop_unkept();
-      return fail(1, error);
-    }
-    caf::anon_send(agent, duet::local::start{port});
-    if (!opts.choreography.hub.empty()) {
-      auto published = caf::actor_cast<duet::verifier_node_actor>(agent);
-      kept.push_back({"consumer",
-                      [id = *identity, published,
-                       choreo = opts.choreography](caf::actor_system& sys) {
-                        return duet::start_consumer(sys, id, published, choreo);
-                      },
-                      nullptr});
-    }
-    ready += " caf=" + opts.node.host + ":" + std::to_string(port);
-    duet::log::info("verifier node published on ", opts.node.host, ":", port,
-                    " with ", opts.verifier.instances, " instance(s) and ",
-                    keys->size(), " key(s)");
+  // exits instead, and its service manager restarts it. (It stops with the
+  // actor system: not owned.)
+  n.watch("network layer (CAF's BASP broker)",
+          sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP")),
+          false);
+  caf::error err;
+  if (opts.has_role(role::verifier))
+    err = n.start_verifier(keys);
+  if (!err && opts.has_role(role::supervisor))
+    err = n.start_supervisor();
+  if (!err && opts.has_role(role::hub))
+    err = n.start_hub();
+  if (err) {
+    n.stop_unkept();
+    return fail(1, duet::message_of(err));
   }
-  if (opts.has_role("supervisor")) {
-    auto sup = sys.spawn(duet::supervisor, opts.supervisor, *identity);
-    unkept.push_back(caf::actor_cast<caf::actor>(sup));
-    kept.push_back(watched("supervisor", caf::actor_cast<caf::actor>(sup)));
-    auto port = publish(sys, opts.node,
-                        caf::actor_cast<duet::supervisor_actor>(sup), error);
-    if (port == 0) {
-      stop_unkept();
-      return fail(1, error);
-    }
-    ready += " caf=" + opts.node.host + ":" + std::to_string(port);
-    duet::log::info("supervisor published on ", opts.node.host, ":", port);
-  }
-
-  if (opts.has_role("hub")) {
-    auto server = duet::start_group_server(sys, *identity);
-    unkept.push_back(caf::actor_cast<caf::actor>(server));
-    kept.push_back(
-      watched("group server", caf::actor_cast<caf::actor>(server)));
-    auto port = publish(sys, opts.node, server, error);
-    if (port == 0) {
-      stop_unkept();
-      return fail(1, error);
-    }
-    ready += " caf=" + opts.node.host + ":" + std::to_string(port);
-    duet::log::info("hub: groups served on ", opts.node.host, ":", port);
-  }
-
-  no_front stub; // outlives `http`, which refers to it
-  std::shared_ptr<duet::front_service> front;
-  std::unique_ptr<duet::http::server> http;
-  if (opts.has_role("front")) {
-    front = std::make_shared<duet::front_service>(
-      std::make_shared<duet::front_status>(), !opts.choreography.hub.empty());
-    for (auto& x :
-         duet::front_actors(front, opts.front, opts.choreography, *identity))
-      kept.push_back(std::move(x));
-  }
-  stub.mutable_status().plaintext = opts.tls.insecure;
-  if (front)
-    front->shared_status()->plaintext = opts.tls.insecure;
-  auto keeper = duet::start_keeper(sys, std::move(kept), give_up);
-  unkept.clear();
+  if (opts.has_role(role::front))
+    n.start_front();
+  auto keeper = duet::start_keeper(sys, std::move(n.kept), give_up);
+  n.unkept.clear();
   auto stop_actors = [&] { caf::anon_send(keeper, duet::local::stop{}); };
-  if (front) {
-    duet::http::front_keys keys;
-    auto pinned = duet::crypto::load_keyring(opts.front.keys);
-    if (!pinned) {
-      stop_actors();
-      return fail(2, "front.keys: " + pinned.error().message);
-    }
-    keys.pinned = std::make_shared<duet::crypto::keyring>(std::move(*pinned));
-    if (!opts.front.inline_keys.empty()) {
-      auto ring = duet::crypto::load_keyring(opts.front.inline_keys);
-      if (!ring) {
-        stop_actors();
-        return fail(2, "front.inline-keys: " + ring.error().message);
-      }
-      keys.inline_baseline
-        = std::make_shared<duet::crypto::keyring>(std::move(*ring));
-    }
-    http = std::make_unique<duet::http::server>(opts.front, opts.node.name,
-                                                *front, std::move(keys));
-    auto port = http->start();
-    if (!port) {
-      stop_actors();
-      return fail(1, "front.http-port=" + std::to_string(opts.front.http_port)
-                       + ": " + port.error().message);
-    }
-    ready += " http=http://" + opts.front.http_host + ":"
-             + std::to_string(*port);
-    duet::log::info("HTTP front listening on ", opts.front.http_host, ":",
-                    *port);
-  }
-  if (!http && opts.node.http_port != 0) {
-    auto f = opts.front;
-    f.http_host = opts.node.host;
-    f.http_port = opts.node.http_port;
-    f.io_threads = 1;
-    http = std::make_unique<duet::http::server>(f, opts.node.name, stub);
-    http->disable_api();
-    auto port = http->start();
-    if (!port) {
-      stop_actors();
-      return fail(1, "node.http-port=" + std::to_string(opts.node.http_port)
-                       + ": " + port.error().message);
-    }
-    ready += " http=http://" + opts.node.host + ":" + std::to_string(*port);
+  no_front stub; // outlives `http`, which refers to it
+  stub.mutable_status().plaintext = opts.tls.insecure;
+  duet::verify_service& service
+    = n.front ? static_cast<duet::verify_service&>(*n.front) : stub;
+  auto http = start_http(opts, service, static_cast<bool>(n.front), n.ready);
+  if (!http) {
+    stop_actors();
+    return fail(is_code(http.error(), duet::ec::unavailable) ? 1 : 2,
+                duet::message_of(http.error()));
   }
   if (opts.tls.insecure) {
     duet::log::warning(
       "tls.insecure=true: this node talks to others in PLAINTEXT, and any "
       "process that reaches its CAF port can join the cluster, send it "
       "messages and read its traffic. For tests only.");
-    ready += " tls=off";
+    n.ready += " tls=off";
   } else {
-    ready += " tls=" + opts.tls.proven_name;
+    n.ready += " tls=" + opts.tls.proven_name;
   }
-  std::cout << ready << std::endl;
+  std::cout << "duet-node " << opts.node.name << " ready:" << n.ready
+            << std::endl;
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -308,12 +352,13 @@ int main(int argc, char** argv) {
   else
     duet::log::info("stopping on signal ", sig);
   // Order matters: no new requests, then no actors, then the system goes.
-  if (http)
-    http->stop();
-  if (agent && !gave_up) {
+  if (*http)
+    (*http)->stop();
+  if (n.agent && !gave_up) {
     // Tell the supervisor this is a clean stop, not a failure (bounded).
     caf::scoped_actor blocking{sys};
-    blocking->request(agent, std::chrono::seconds(1), duet::local::deregister{})
+    blocking
+      ->request(n.agent, opts.node.stop_timeout, duet::local::deregister{})
       .receive([](bool) {}, [](const caf::error&) {});
   }
   stop_actors();

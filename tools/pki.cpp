@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/pki.hpp"
+#include "actors/crypto/pki.hpp"
 
 namespace {
 
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   if (cmd == "init" && argc == 3) {
     auto made = duet::pki::init_ca(argv[2]);
     if (!made)
-      return fail(made.error().message);
+      return fail(duet::message_of(made.error()));
     std::cout << (*made ? "made a CA in " : "kept the CA in ") << argv[2]
               << "\n";
     return 0;
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     for (auto& name : names) {
       auto ok = duet::pki::issue(argv[2], name, roles, hosts);
       if (!ok)
-        return fail(ok.error().message);
+        return fail(duet::message_of(ok.error()));
       std::cout << "issued " << argv[2] << "/" << name << ".pem\n";
     }
     return 0;
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   if (cmd == "check" && (argc == 5 || argc == 6)) {
     auto id = duet::pki::check(argv[2], argv[3], argv[4]);
     if (!id)
-      return fail(id.error().message);
+      return fail(duet::message_of(id.error()));
     if (argc == 6) {
       std::string arg = argv[5];
       if (arg.rfind("--roles=", 0) != 0)

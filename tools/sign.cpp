@@ -8,7 +8,7 @@
 #include <iostream>
 #include <string>
 
-#include "actors/signing.hpp"
+#include "actors/crypto/signing.hpp"
 #include "tools/files.hpp"
 
 namespace {
@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
   }
   auto sig = duet::crypto::sign_hex(key, text, algo);
   if (!sig) {
-    std::cerr << "duet-sign: " << files[0] << ": " << sig.error().message
-              << "\n";
+    std::cerr << "duet-sign: " << files[0] << ": "
+              << duet::message_of(sig.error()) << "\n";
     return 1;
   }
   std::cout << *sig << "\n";

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "actors/config.hpp"
-#include "actors/pki.hpp"
+#include "actors/crypto/pki.hpp"
+#include "actors/node/config.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet;
@@ -24,8 +24,8 @@ struct fixture {
   }
 
   // Writes `ini` to a file and loads it with `args` after it.
-  expected<bool> load(const std::string& ini,
-                      std::vector<std::string> args = {}) {
+  caf::expected<bool> load(const std::string& ini,
+                           std::vector<std::string> args = {}) {
     auto file = dir + "/node.ini";
     std::ofstream{file} << ini;
     std::vector<std::string> argv{"duet-node", "--config-file=" + file};
@@ -46,7 +46,7 @@ struct fixture {
   std::string error_of(const std::string& ini,
                        std::vector<std::string> args = {}) {
     auto r = load(ini, std::move(args));
-    return r ? std::string{"<no error>"} : r.error().message;
+    return r ? std::string{"<no error>"} : message_of(r.error());
   }
 
   std::string dir;
@@ -136,12 +136,14 @@ TEST_SUITE("actors.config") {
     CHECK(contains(error_of("[node]\nroles=[\"front\"]\n"),
                    "node.name is required"));
     CHECK(contains(error_of("[node]\nname=\"x\"\nroles=[\"cook\"]\n"),
-                   "unknown role 'cook'"));
+                   "node.roles=\"cook\": expected \"front\", \"verifier\", "
+                   "\"supervisor\" or \"hub\""));
     CHECK(contains(error_of("[node]\nname=\"x\"\nroles=[\"verifier\"]\n"
                             "[verifier]\nkeys=\"nowhere\"\n"),
                    "verifier.keys=\"" + dir + "/nowhere\": not a folder"));
     CHECK(contains(error_of(std::string{front_ini}, {"--front.style=fancy"}),
-                   "front.style=\"fancy\": unknown style"));
+                   "front.style=\"fancy\": expected \"direct\", "
+                   "\"orchestration\" or \"choreography\""));
     CHECK(contains(error_of(std::string{front_ini},
                             {"--front.verifiers=[\"nohost\"]"}),
                    "'nohost' is not host:port"));
@@ -165,7 +167,7 @@ TEST_SUITE("actors.config") {
     node_config c;
     auto r = c.init(2, ptrs.data());
     REQUIRE_FALSE(r);
-    CHECK(contains(r.error().message, "no.ini: no such file"));
+    CHECK(contains(message_of(r.error()), "no.ini: no such file"));
   }
 
   TEST_CASE_FIXTURE(fixture, "a config file that is a device is refused") {
@@ -176,7 +178,7 @@ TEST_SUITE("actors.config") {
     node_config c;
     auto r = c.init(2, ptrs.data());
     REQUIRE_FALSE(r);
-    CHECK(contains(r.error().message, "/dev/zero: not a regular file"));
+    CHECK(contains(message_of(r.error()), "/dev/zero: not a regular file"));
   }
 
   TEST_CASE("every shipped config file loads") {
@@ -199,7 +201,7 @@ TEST_SUITE("actors.config") {
         ptrs.push_back(arg.data());
       node_config c;
       auto r = c.init(static_cast<int>(ptrs.size()), ptrs.data());
-      CHECK_MESSAGE(r, (r ? "" : r.error().message));
+      CHECK_MESSAGE(r, (r ? "" : message_of(r.error())));
     }
   }
 

@@ -7,7 +7,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/guard.hpp"
+#include "actors/protocol/fwd.hpp"
+#include "actors/runtime/guard.hpp"
 
 using namespace duet;
 using namespace std::chrono_literals;

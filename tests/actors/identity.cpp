@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "actors/identity.hpp"
+#include "actors/protocol/identity.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet;
@@ -19,7 +19,7 @@ std::shared_ptr<const node_identity> identity_of(const std::string& name) {
   tls.certificate = test::test_pki::certificate(name);
   tls.key = test::test_pki::key(name);
   auto result = load_identity(name, tls);
-  REQUIRE_MESSAGE(result, (result ? "" : result.error().message));
+  REQUIRE_MESSAGE(result, (result ? "" : message_of(result.error())));
   return *result;
 }
 
@@ -59,18 +59,21 @@ TEST_SUITE("actors.identity") {
   TEST_CASE("a proof names its purpose, its name and a role of its node") {
     auto front = identity_of("front");
     auto rogue = identity_of("rogue"); // roles front and verifier
-    auto proof = rogue->prove("subscribe", "abc");
+    auto proof = rogue->prove(purpose::subscribe, "abc");
     REQUIRE(proof);
-    CHECK_FALSE(front->check("subscribe", "rogue", *proof));
-    CHECK_FALSE(front->check("subscribe", "rogue", *proof, {"front"}));
+    CHECK_FALSE(front->check(purpose::subscribe, "rogue", *proof));
     CHECK_FALSE(
-      front->check("subscribe", "rogue", *proof, {"hub", "verifier"}));
-    CHECK(front->check("subscribe", "rogue", *proof, {"supervisor"}));
-    CHECK(front->check("subscribe", "front", *proof)); // another's name
-    CHECK(front->check("register", "rogue", *proof));  // another purpose
+      front->check(purpose::subscribe, "rogue", *proof, {role::front}));
+    CHECK_FALSE(front->check(purpose::subscribe, "rogue", *proof,
+                             {role::hub, role::verifier}));
+    CHECK(
+      front->check(purpose::subscribe, "rogue", *proof, {role::supervisor}));
+    CHECK(front->check(purpose::subscribe, "front", *proof)); // another's name
+    CHECK(
+      front->check(purpose::register_node, "rogue", *proof)); // another purpose
     auto changed = *proof;
     changed.challenge = "abd";
-    CHECK(front->check("subscribe", "rogue", changed));
-    CHECK(front->check("subscribe", "rogue", identity_proof{}));
+    CHECK(front->check(purpose::subscribe, "rogue", changed));
+    CHECK(front->check(purpose::subscribe, "rogue", identity_proof{}));
   }
 }

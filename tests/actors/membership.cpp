@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "actors/membership.hpp"
-#include "actors/task_memory.hpp"
+#include "actors/verifier/membership.hpp"
+#include "actors/verifier/task_memory.hpp"
 
 using namespace duet;
 using namespace std::chrono_literals;

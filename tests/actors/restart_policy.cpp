@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "actors/restart_policy.hpp"
+#include "actors/supervisor/restart_policy.hpp"
 
 using namespace duet;
 using namespace std::chrono_literals;

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/json_text.hpp"
-#include "actors/text.hpp"
+#include "actors/core/json_text.hpp"
+#include "actors/core/text.hpp"
 
 using namespace duet;
 

@@ -4,7 +4,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/validate.hpp"
+#include "actors/protocol/validate.hpp"
 
 using namespace duet;
 
@@ -42,15 +42,20 @@ TEST_SUITE("actors.validate") {
   }
 
   TEST_CASE("batch answers: count, codes, names and messages") {
-    batch_verdicts v{"verifier-1/verifier-0", {{0, true, ""}, {1, false, "x"}}};
+    batch_verdicts v{"verifier-1/verifier-0",
+                     {{{}, true}, {caf::make_error(ec::bad_hex, "x"), false}}};
     CHECK_FALSE(check(v, 2));
     CHECK(refused(check(v, 3)));
-    v.answers[1].code = 200;
+    v.answers[1].error = caf::make_error(static_cast<ec>(200), "x");
     CHECK(refused(check(v, 2)));
-    v.answers[1].code = 1;
-    v.answers[1].message = "\xff\xfe";
+    v.answers[1].error = caf::make_error(caf::sec::runtime_error);
     CHECK(refused(check(v, 2)));
-    v.answers[1].message = "ok";
+    v.answers[1].error = caf::make_error(ec::bad_hex, "\xff\xfe");
+    CHECK(refused(check(v, 2)));
+    v.answers[1].error = caf::make_error(ec::bad_hex, std::string{"x"}, 42);
+    CHECK(refused(check(v, 2)));
+    v.answers[1].error = caf::make_error(ec::bad_hex);
+    CHECK_FALSE(check(v, 2));
     v.verifier = "bad name with spaces";
     CHECK(refused(check(v, 2)));
   }
@@ -89,18 +94,25 @@ TEST_SUITE("actors.validate") {
 
   TEST_CASE("registries: nodes, addresses and states") {
     registry reg;
-    reg.nodes.push_back({"verifier-1",
-                         "127.0.0.1:4101",
-                         "up",
-                         {{"verifier-1/verifier-0", "failed", 3, -1}},
-                         0,
-                         {}});
+    reg.nodes.push_back(
+      {"verifier-1",
+       "127.0.0.1:4101",
+       node_state::up,
+       {{"verifier-1/verifier-0", instance_state::failed, 3, -1}},
+       0,
+       {}});
     CHECK_FALSE(check(reg));
     auto bad = reg;
     bad.nodes[0].address = "no-port";
     CHECK(refused(check(bad)));
     bad = reg;
-    bad.nodes[0].instances[0].state = "exploded";
+    bad.nodes[0].instances[0].state = static_cast<instance_state>(77);
+    CHECK(refused(check(bad)));
+    bad = reg;
+    bad.nodes[0].instances[0].state = instance_state::misconfigured;
+    CHECK(refused(check(bad)));
+    bad = reg;
+    bad.nodes[0].state = static_cast<node_state>(2);
     CHECK(refused(check(bad)));
     bad = reg;
     bad.nodes.resize(limits::nodes + 1, reg.nodes[0]);
@@ -113,19 +125,30 @@ TEST_SUITE("actors.validate") {
     CHECK(refused(check(choreo_task{"", 1, {"seed", "t", "00"}})));
     CHECK(refused(check(choreo_task{std::string(65, 'a'), 1, {}})));
     auto digest = std::string(64, 'a');
-    CHECK_FALSE(check(choreo_result{"ab-1", true, true, "verifier-1/verifier-0",
-                                    "ok", digest}));
+    auto result = [&](std::string verifier, caf::error err = {},
+                      std::string request = std::string(64, 'a')) {
+      return choreo_result{"ab-1", false, std::move(verifier), std::move(err),
+                           std::move(request)};
+    };
+    CHECK_FALSE(check(result("verifier-1/verifier-0")));
+    CHECK_FALSE(
+      check(result("verifier-1", caf::make_error(ec::unknown_key, "k"))));
+    CHECK(refused(check(result("v\xc0\xaf"))));
+    CHECK(refused(check(result(""))));
+    // Errors: a duet code with at most one text of bounded size.
+    CHECK(refused(check(
+      result("v", caf::make_error(ec::unknown_key, std::string(2000, 'm'))))));
     CHECK(refused(
-      check(choreo_result{"ab-1", true, true, "v", "\xc0\xaf", digest})));
-    CHECK(refused(check(choreo_result{"ab-1", true, true, "", "ok", digest})));
-    CHECK(refused(check(
-      choreo_result{"ab-1", true, true, "v", std::string(2000, 'm'), digest})));
+      check(result("v", caf::make_error(ec::unknown_key, "\xc0\xaf")))));
+    CHECK(refused(check(result("v", caf::make_error(static_cast<ec>(200))))));
+    CHECK(refused(
+      check(result("v", caf::make_error(caf::sec::unexpected_message)))));
+    CHECK(
+      refused(check(result("v", caf::make_error(ec::unknown_key, "a", "b")))));
     // The digest of the request it answers: 64 lowercase hex digits.
-    CHECK(refused(check(choreo_result{"ab-1", true, true, "v", "ok", ""})));
-    CHECK(refused(check(
-      choreo_result{"ab-1", true, true, "v", "ok", std::string(64, 'A')})));
-    CHECK(refused(check(
-      choreo_result{"ab-1", true, true, "v", "ok", std::string(63, 'a')})));
+    CHECK(refused(check(result("v", {}, ""))));
+    CHECK(refused(check(result("v", {}, std::string(64, 'A')))));
+    CHECK(refused(check(result("v", {}, std::string(63, 'a')))));
     CHECK_FALSE(check(member_beat{"verifier-1#0a1b2c3d", false, {}}));
     CHECK(refused(check(member_beat{std::string(200, 'm'), false, {}})));
     CHECK(refused(check(member_beat{"", true, {}})));

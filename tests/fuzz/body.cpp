@@ -3,7 +3,7 @@
 
 #include <sys/stat.h>
 
-#include "actors/limits.hpp"
+#include "actors/core/limits.hpp"
 #include "fuzz/front.hpp"
 
 using namespace duet;
@@ -20,11 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::require(req->hex_signature.size() <= limits::signature_hex,
                   "hexSignature over limit");
   } else {
-    auto status = to_status(req.error().code);
+    auto status = to_status(code_of(req.error()));
     fuzz::require(static_cast<int>(status) >= 400
                     && static_cast<int>(status) < 500,
                   "a bad body must be a client error");
-    fuzz::require(!req.error().message.empty(), "an error without a message");
+    fuzz::require(!message_of(req.error()).empty(),
+                  "an error without a message");
   }
   return 0;
 }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/config.hpp"
+#include "actors/node/config.hpp"
 #include "fuzz/common.hpp"
 
 using namespace duet;
@@ -38,6 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   node_config cfg;
   auto loaded = cfg.init(static_cast<int>(argv.size()), argv.data());
   if (!loaded)
-    fuzz::require(!loaded.error().message.empty(), "a refusal without reason");
+    fuzz::require(!message_of(loaded.error()).empty(),
+                  "a refusal without reason");
   return 0;
 }

@@ -21,7 +21,7 @@ struct idle_service : verify_service {
   }
   void task(std::string, std::chrono::milliseconds, task_callback) override {
   }
-  void cluster(text_callback) override {
+  void cluster(cluster_callback) override {
   }
   const front_status& status() const noexcept override {
     return st;
@@ -41,7 +41,7 @@ struct front_world {
     front_options opts;
     opts.documents = docs;
     opts.body_limit = 64 * 1024;
-    opts.style = "direct";
+    opts.default_style = style::direct;
     ctx = std::make_unique<http::api_context>(opts, "front", service);
   }
   idle_service service;

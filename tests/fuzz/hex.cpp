@@ -4,7 +4,7 @@
 #include <cctype>
 #include <string>
 
-#include "actors/crypto.hpp"
+#include "actors/crypto/keyring.hpp"
 #include "fuzz/common.hpp"
 
 using namespace duet;
@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view hex{reinterpret_cast<const char*>(data), size};
   auto bytes = crypto::decode_hex(hex);
   if (!bytes) {
-    auto code = bytes.error().code;
+    auto code = code_of(bytes.error());
     fuzz::require(code == ec::bad_hex || code == ec::odd_length,
                   "unexpected error code");
     return 0;

@@ -33,17 +33,32 @@ response answer(const request& req, const api_context& ctx) {
   switch (job.kind) {
     case deferred::verify:
       check_json(render(verdict{true, job.req.key_id}, v, true));
-      return render(failure{ec::unknown_key, job.req.key_id}, v, true);
+      return render(caf::make_error(ec::unknown_key, job.req.key_id), v, true);
     case deferred::submit:
       return render_submitted(job.req.key_id, v, true);
     case deferred::task:
-      check_json(render_task(job.task_id, std::nullopt, v, true));
-      return render_task(job.task_id,
-                         task_view{job.task_id, "done", true, job.req.text,
-                                   job.req.hex_signature},
-                         v, true);
-    case deferred::cluster:
-      return render_cluster(job.req.text, job.as_text, v, true);
+      check_json(render_task(
+        job.task_id, caf::make_error(ec::unknown_task, job.task_id), v, true));
+      check_json(render_task(
+        job.task_id,
+        task_view{job.task_id, task_state::failed, false, job.req.text,
+                  caf::make_error(ec::bad_request, job.req.hex_signature),
+                  job.req.key_id, job.req.algorithm},
+        v, true));
+      return render_task(
+        job.task_id,
+        task_view{job.task_id, task_state::done, true, job.req.text}, v, true);
+    case deferred::cluster: {
+      // Client bytes in every string the view renders.
+      cluster_view view;
+      view.nodes.push_back(node_row{
+        job.task_id, job.req.text, node_state::up, 1, job.req.algorithm, {}});
+      view.nodes.back().instances.push_back(
+        instance_row{job.req.key_id, job.req.hex_signature,
+                     instance_state::misconfigured, job.req.text, 0, -1, 0, 0});
+      check_json(render_cluster(view, false, v, true));
+      return render_cluster(view, job.as_text, v, true);
+    }
   }
   return error_response(bhttp::status::internal_server_error, "?", v, true);
 }

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "actors/crypto.hpp"
+#include "actors/crypto/keyring.hpp"
 #include "fuzz/common.hpp"
 
 using namespace duet;
@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (key)
       fuzz::require(key->size() > 0, "a key without a modulus");
     else
-      fuzz::require(!key.error().message.empty(), "a refusal without reason");
+      fuzz::require(!message_of(key.error()).empty(),
+                    "a refusal without reason");
     return 0;
   }
   {

@@ -9,8 +9,8 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/message.hpp>
 
-#include "actors/identity.hpp"
-#include "actors/validate.hpp"
+#include "actors/protocol/identity.hpp"
+#include "actors/protocol/validate.hpp"
 #include "fuzz/common.hpp"
 
 using namespace duet;

@@ -12,8 +12,9 @@
 #include <caf/binary_serializer.hpp>
 #include <caf/make_message.hpp>
 
-#include "actors/digest.hpp"
-#include "actors/fwd.hpp"
+#include "actors/core/error.hpp"
+#include "actors/crypto/digest.hpp"
+#include "actors/protocol/fwd.hpp"
 
 using namespace duet;
 
@@ -53,25 +54,23 @@ int main(int argc, char** argv) {
   std::vector<verify_request> batch{req, req};
   batch.push_back(
     verify_request{"seed", "t", "00", "rsa-pss-sha256", std::string(64, 'b')});
-  batch_verdicts answers{"verifier-1/verifier-0",
-                         {{0, true, ""}, {4, false, "unknown"}}};
+  batch_verdicts answers{
+    "verifier-1/verifier-0",
+    {{caf::error{}, true},
+     {caf::make_error(ec::unknown_key, "unknown"), false}}};
   node_registration reg{"verifier-1", "127.0.0.1", 4101, {}, 2, {}};
   verify_request pinned{"seed", "text", "00ff", "rsa-pkcs1-md5",
                         std::string(64, 'a')};
   registry r;
   r.nodes.push_back({"verifier-1",
                      "127.0.0.1:4101",
-                     "up",
-                     {{"verifier-1/verifier-0", "up", 0, 12}},
+                     node_state::up,
+                     {{"verifier-1/verifier-0", instance_state::up, 0, 12}},
                      0,
                      {}});
   choreo_task task{"ab12cd34-0", 1, req};
-  choreo_result result{"ab12cd34-0",
-                       true,
-                       true,
-                       "verifier-1/verifier-0",
-                       "signature ok!",
-                       *task_digest("ab12cd34-0", req)};
+  choreo_result result{"ab12cd34-0", true, "verifier-1/verifier-0",
+                       caf::error{}, *task_digest("ab12cd34-0", req)};
   member_beat beat{"verifier-1#0a1b2c3d", false, {}};
   std::vector<instance_info> list;
   verdict v{true, "verifier-1/verifier-0"};

@@ -19,7 +19,7 @@ struct no_service : verify_service {
   void verify(style, verify_request, callback) override {
     FAIL("route() must not call the service");
   }
-  void cluster(text_callback) override {
+  void cluster(cluster_callback) override {
     FAIL("route() must not call the service");
   }
   void submit(verify_request, submit_callback) override {
@@ -147,10 +147,11 @@ TEST_SUITE("http_front.api") {
                   {"verifier", "v/1"}});
     res = render(verdict{false, "v/2"}, 11, true);
     CHECK(json::parse(res.body())["status"] == "fail");
-    res = render(failure{ec::no_verifier, "none"}, 11, true);
+    res = render(caf::make_error(ec::no_verifier, "none"), 11, true);
     CHECK(res.result_int() == 503);
     CHECK(res[bhttp::field::retry_after] == "1");
-    CHECK(render(failure{ec::deadline_exceeded, "late"}, 11, true).result_int()
+    CHECK(render(caf::make_error(ec::deadline_exceeded, "late"), 11, true)
+            .result_int()
           == 504);
     CHECK(to_status(ec::unknown_key) == bhttp::status::bad_request);
     CHECK(to_status(ec::forbidden_path) == bhttp::status::forbidden);

@@ -35,10 +35,10 @@ struct rogue_service : verify_service {
   }
   void task(std::string, std::chrono::milliseconds,
             task_callback done) override {
-    done(std::nullopt);
+    done(caf::make_error(ec::unknown_task, "no such task"));
   }
-  void cluster(text_callback done) override {
-    done("{}");
+  void cluster(cluster_callback done) override {
+    done(cluster_view{});
   }
   const front_status& status() const noexcept override {
     st.router_up = true;
@@ -53,7 +53,7 @@ struct fixture {
   fixture() {
     front_options opts;
     opts.http_port = 0;
-    opts.style = "direct";
+    opts.default_style = style::direct;
     opts.request_timeout = std::chrono::milliseconds(300);
     srv = std::make_unique<http::server>(opts, "front", service);
     port = *srv->start();

@@ -12,7 +12,7 @@
 
 #include <filesystem>
 
-#include "actors/pki.hpp"
+#include "actors/crypto/pki.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet::test;
@@ -370,7 +370,7 @@ TEST_SUITE("scenario.hardening") {
     CHECK(res.status == 500);
     CHECK(right_answers(c, 4, "/api/direct/signature") == 4);
     CHECK(c.health()["router"]["starts"] == 1);
-    CHECK(metric(c.http_port, "duet_handler_exceptions_total{actor=\"front\"}")
+    CHECK(metric(c.http_port, "duet_handler_exceptions_total{actor=\"router\"}")
           == 1);
   }
 

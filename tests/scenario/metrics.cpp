@@ -90,7 +90,7 @@ TEST_SUITE("scenario.metrics") {
     c.verifiers[1]->signal(SIGKILL);
     REQUIRE(c.wait_verifiers_up(1));
     auto detected = scrape(c.http_port);
-    CHECK(detected[R"(duet_failure_detections_total{by="front",what="node"})"]
+    CHECK(detected[R"(duet_failure_detections_total{by="router",what="node"})"]
           >= 1);
   }
 

@@ -11,8 +11,8 @@
 #include <mutex>
 #include <thread>
 
-#include "actors/pki.hpp"
-#include "actors/signing.hpp"
+#include "actors/crypto/pki.hpp"
+#include "actors/crypto/signing.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet::test;

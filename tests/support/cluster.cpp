@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "actors/pki.hpp"
+#include "actors/crypto/pki.hpp"
 
 namespace duet::test {
 

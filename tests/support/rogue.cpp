@@ -31,11 +31,12 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
-#include "actors/connect.hpp"
-#include "actors/fwd.hpp"
-#include "actors/groups.hpp"
-#include "actors/identity.hpp"
-#include "actors/options.hpp"
+#include "actors/core/options.hpp"
+#include "actors/hub/group_server.hpp"
+#include "actors/protocol/connect.hpp"
+#include "actors/protocol/fwd.hpp"
+#include "actors/protocol/group_lookup.hpp"
+#include "actors/protocol/identity.hpp"
 
 using namespace duet;
 using namespace std::chrono_literals;
@@ -335,14 +336,16 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
   };
   for (int i = 0; i < 2000; ++i)
     batch("verifier-1",
-          {choreo_result{"rogue-" + std::to_string(i), true, true,
-                         "verifier-1/verifier-0", "forged",
+          {choreo_result{"rogue-" + std::to_string(i), true,
+                         "verifier-1/verifier-0", caf::error{},
                          std::string(64, '0')}},
           i % 2 == 0);
-  batch("rogue", {choreo_result{"x", true, true, "verifier-1/verifier-0", "x"}},
+  batch("rogue", {choreo_result{"x", true, "verifier-1/verifier-0"}}, true);
+  batch("rogue",
+        {choreo_result{"x", false, "rogue\xc0\xaf",
+                       caf::make_error(duet::ec::invalid_message, "\xc0\xaf")}},
         true);
-  batch("rogue", {choreo_result{"x", true, true, "rogue", "\xc0\xaf"}}, true);
-  self->send(results, choreo_result{"x", true, true, "v", "ok"});
+  self->send(results, choreo_result{"x", true, "v"});
   std::cout << "2003 fake result batches\n";
   // Old internal messages.
   self->send(tasks, tick_atom::value);

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "actors/crypto.hpp"
+#include "actors/crypto/keyring.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet::test;

@@ -1,0 +1,179 @@
+#include "actors/front/task_book.hpp"
+
+#include <vector>
+
+#include <openssl/rand.h>
+
+#include "actors/crypto/digest.hpp"
+#include "actors/crypto/keyring.hpp"
+
+namespace duet {
+
+task_book::task_book(config cfg, id_source ids)
+  : cfg_(cfg), ids_(std::move(ids)) {
+  // nop
+}
+
+std::string task_book::random_id() {
+  uint8_t bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    return {};
+  return crypto::encode_hex(bytes, sizeof(bytes));
+}
+
+caf::expected<std::string> task_book::accept(verify_request req,
+                                             time_point now) {
+  if (pending_ >= cfg_.max_pending)
+    return caf::make_error(ec::overloaded,
+                           "too many pending tasks (" + std::to_string(pending_)
+                             + ", choreography.max-pending); retry later");
+  auto id = ids_();
+  if (id.empty() || entries_.count(id) > 0)
+    return caf::make_error(ec::crypto_failure,
+                           "cannot make a task id: " + crypto::openssl_error());
+  auto digest = task_digest(id, req);
+  if (!digest)
+    return std::move(digest.error());
+  auto& e = entries_[id];
+  e.req = std::move(req);
+  e.digest = std::move(*digest);
+  e.view = task_view{id, task_state::pending, false,          {},
+                     {}, e.req.key_id,        e.req.algorithm};
+  e.created = now;
+  ++pending_;
+  ++counters_.accepted;
+  return id;
+}
+
+caf::error task_book::unknown(const std::string& id) {
+  return caf::make_error(ec::unknown_task, "unknown taskId '" + id + "'");
+}
+
+std::vector<std::string> task_book::pending_ids(time_point now) const {
+  std::vector<std::string> result;
+  for (auto& [id, e] : entries_)
+    if (e.view.state == task_state::pending
+        && (e.attempt == 0 || now - e.published > cfg_.redeliver_after))
+      result.push_back(id);
+  return result;
+}
+
+task_book::recorded task_book::record(const result& r, time_point now) {
+  ++counters_.results;
+  auto i = entries_.find(r.id);
+  if (i == entries_.end())
+    return recorded::unknown;
+  auto& e = i->second;
+  if (r.request != e.digest) {
+    ++counters_.mismatched;
+    return recorded::mismatch;
+  }
+  if (e.view.state != task_state::pending) {
+    ++counters_.duplicates;
+    return recorded::duplicate;
+  }
+  counters_.by_verifier.add(r.verifier);
+  e.view.state = r.error ? task_state::failed : task_state::done;
+  e.view.verified = !r.error && r.verified;
+  e.view.verifier = r.verifier;
+  e.view.error = r.error;
+  finish(r.id, e, now);
+  return recorded::first;
+}
+
+void task_book::finish(const std::string& id, entry& e, time_point now) {
+  e.finished = now;
+  e.req = verify_request{}; // the text is not needed any more
+  --pending_;
+  finished_order_.push_back(id);
+  auto [first, last] = waiters_.equal_range(id);
+  if (first == last) {
+    unread_.push_back(id);
+    return;
+  }
+  e.read = true;
+  std::vector<callback> done;
+  for (auto i = first; i != last; ++i)
+    done.push_back(std::move(i->second.second));
+  waiters_.erase(first, last);
+  for (auto& f : done)
+    f(e.view);
+}
+
+caf::expected<task_view> task_book::take(const std::string& id) {
+  if (id.empty()) {
+    while (!unread_.empty()) {
+      auto i = entries_.find(unread_.front());
+      unread_.pop_front();
+      if (i != entries_.end() && !i->second.read) {
+        i->second.read = true;
+        return i->second.view;
+      }
+    }
+    return caf::make_error(ec::unknown_task, "no finished task unread");
+  }
+  auto i = entries_.find(id);
+  if (i == entries_.end())
+    return unknown(id);
+  if (i->second.view.state != task_state::pending)
+    i->second.read = true;
+  return i->second.view;
+}
+
+void task_book::query(const std::string& id, std::chrono::milliseconds wait,
+                      time_point now, callback done) {
+  if (!id.empty() && wait.count() > 0) {
+    auto i = entries_.find(id);
+    if (i != entries_.end() && i->second.view.state == task_state::pending) {
+      waiters_.emplace(id, std::make_pair(now + wait, std::move(done)));
+      return;
+    }
+  }
+  done(take(id));
+}
+
+void task_book::expire(time_point now) {
+  for (auto& [id, e] : entries_) {
+    if (e.view.state != task_state::pending
+        || now - e.created <= cfg_.task_timeout)
+      continue;
+    e.view.state = task_state::failed;
+    e.view.error = caf::make_error(ec::deadline_exceeded,
+                                   "no verifier answered within "
+                                   "choreography.task-timeout");
+    ++counters_.timed_out;
+    finish(id, e, now);
+  }
+  std::vector<std::pair<std::string, callback>> late;
+  for (auto i = waiters_.begin(); i != waiters_.end();) {
+    if (now >= i->second.first) {
+      late.emplace_back(i->first, std::move(i->second.second));
+      i = waiters_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  for (auto& [id, done] : late) {
+    auto e = entries_.find(id);
+    if (e == entries_.end())
+      done(unknown(id));
+    else
+      done(e->second.view);
+  }
+  while (!finished_order_.empty()) {
+    auto i = entries_.find(finished_order_.front());
+    auto expired = i == entries_.end()
+                   || now - i->second.finished > cfg_.keep_for;
+    if (!expired && finished_order_.size() <= cfg_.keep_results)
+      break;
+    if (i != entries_.end())
+      entries_.erase(i);
+    finished_order_.pop_front();
+  }
+  // Unread ids of evicted tasks sit at the front (both lists are in
+  // finishing order).
+  while (!unread_.empty() && entries_.count(unread_.front()) == 0)
+    unread_.pop_front();
+}
+
+} // namespace duet

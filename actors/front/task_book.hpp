@@ -1,0 +1,180 @@
+#pragma once
+
+// The choreography's book of tasks on a front: what was accepted, what is
+// pending, the first result of each, who waits for which, what expires. No
+// CAF here: the task desk actor adapts the book to the hub's groups, and a
+// desk that is restarted (see keeper.hpp) picks up the same book, so a
+// crash of the desk loses no accepted task.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "actors/core/error.hpp"
+#include "actors/core/name_counts.hpp"
+#include "actors/core/options.hpp"
+#include "actors/front/verify_service.hpp"
+
+namespace duet {
+
+/// The tasks of one front (not thread-safe: one desk at a time uses it).
+class task_book {
+public:
+  using clock_type = std::chrono::steady_clock;
+  using time_point = clock_type::time_point;
+  /// Answers a query: the task, or `unknown_task`.
+  using callback = std::function<void(caf::expected<task_view>)>;
+
+  /// Makes task ids; empty if it cannot.
+  using id_source = std::function<std::string()>;
+
+  /// The knobs, from `[choreography]`.
+  struct config {
+    size_t max_pending = defaults::max_pending;
+    std::chrono::nanoseconds redeliver_after = defaults::redeliver_after;
+    std::chrono::nanoseconds task_timeout = defaults::task_timeout;
+    size_t keep_results = defaults::keep_results;
+    std::chrono::nanoseconds keep_for = defaults::keep_for;
+  };
+
+  /// A result as it arrives from a verifier.
+  struct result {
+    std::string id;
+    bool verified = false;
+    std::string verifier;
+    /// Why the task could not be checked, or none.
+    caf::error error;
+    /// The digest of the task copy it answers (`task_digest`).
+    std::string request;
+  };
+
+  /// What `record` did with a result: the first for a pending task, one
+  /// for a final task, one for no task of this book, or one about another
+  /// request than this book published under that id (a forged task copy).
+  enum class recorded { first, duplicate, unknown, mismatch };
+
+  /// Counters for the cluster view.
+  struct counters {
+    uint64_t accepted = 0;
+    uint64_t redelivered = 0;
+    uint64_t results = 0;
+    uint64_t duplicates = 0;
+    uint64_t timed_out = 0;
+    uint64_t mismatched = 0;
+    name_counts by_verifier;
+  };
+
+  /// Ids come from `ids`: by default 128 random bits in hex, so that no
+  /// member of the groups can guess the id of a task to come and publish a
+  /// copy of its own first.
+  explicit task_book(config cfg, id_source ids = random_id);
+
+  /// Returns 32 random hex digits (OpenSSL's RAND_bytes), or empty.
+  static std::string random_id();
+
+  /// Accepts a task and returns its id, or `overloaded` at `max_pending`
+  /// (`crypto_failure` if no id or digest could be made).
+  caf::expected<std::string> accept(verify_request req, time_point now);
+
+  /// Marks pending task `id` published at `now` and calls `publish(id,
+  /// attempt, request)` with its next attempt; returns false if `id` is not
+  /// pending.
+  template <class F>
+  bool publish(const std::string& id, time_point now, F&& publish) {
+    auto i = entries_.find(id);
+    if (i == entries_.end() || i->second.view.state != task_state::pending)
+      return false;
+    auto& e = i->second;
+    if (e.attempt > 0)
+      ++counters_.redelivered;
+    ++e.attempt;
+    e.published = now;
+    publish(i->first, e.attempt, e.req);
+    return true;
+  }
+
+  /// Calls `publish` (as above) for every pending task never published or
+  /// without a result for `redeliver_after`.
+  template <class F>
+  void publish_due(time_point now, F&& publish) {
+    for (auto& id : pending_ids(now))
+      this->publish(id, now, publish);
+  }
+
+  /// Records a result; only the first result of a pending task counts.
+  recorded record(const result& r, time_point now);
+
+  /// Answers a query: task `id` (marked read once final), or with an empty
+  /// `id` the oldest finished task nobody read (the seed's id-less GET). A
+  /// pending task with `wait` > 0 is answered when it ends or at `now +
+  /// wait`, whichever comes first.
+  void query(const std::string& id, std::chrono::milliseconds wait,
+             time_point now, callback done);
+
+  /// Fails pending tasks past `task_timeout`, answers long polls past their
+  /// time, and forgets finished tasks past `keep_for` or `keep_results`.
+  void expire(time_point now);
+
+  /// Returns whether task `id` is known and pending.
+  bool is_pending(const std::string& id) const {
+    auto i = entries_.find(id);
+    return i != entries_.end() && i->second.view.state == task_state::pending;
+  }
+
+  /// Returns the number of pending tasks.
+  size_t pending() const noexcept {
+    return pending_;
+  }
+
+  /// Returns the number of tasks kept (pending and finished).
+  size_t size() const noexcept {
+    return entries_.size();
+  }
+
+  /// Returns the number of long polls waiting.
+  size_t waiting() const noexcept {
+    return waiters_.size();
+  }
+
+  const counters& stats() const noexcept {
+    return counters_;
+  }
+
+private:
+  struct entry {
+    verify_request req;
+    /// `task_digest(id, req)`: what the results for it must name.
+    std::string digest;
+    task_view view;
+    uint32_t attempt = 0;
+    time_point created;
+    /// When the task was last published; epoch if never.
+    time_point published;
+    time_point finished;
+    bool read = false;
+  };
+
+  std::vector<std::string> pending_ids(time_point now) const;
+  caf::expected<task_view> take(const std::string& id);
+  static caf::error unknown(const std::string& id);
+  void finish(const std::string& id, entry& e, time_point now);
+
+  config cfg_;
+  id_source ids_;
+  std::unordered_map<std::string, entry> entries_;
+  size_t pending_ = 0;
+  /// Finished task ids in finishing order, for eviction.
+  std::deque<std::string> finished_order_;
+  /// Finished task ids nobody has read yet, oldest first.
+  std::deque<std::string> unread_;
+  /// Long polls waiting for a pending task to end, with their deadlines.
+  std::unordered_multimap<std::string, std::pair<time_point, callback>>
+    waiters_;
+  counters counters_;
+};
+
+} // namespace duet

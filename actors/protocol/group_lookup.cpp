@@ -1,0 +1,71 @@
+#include "actors/protocol/group_lookup.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/core/log.hpp"
+#include "actors/core/options.hpp"
+#include "actors/protocol/connect.hpp"
+#include "actors/runtime/guard.hpp"
+
+namespace duet {
+
+void lookup_group(caf::event_based_actor* self,
+                  const std::shared_ptr<const node_identity>& identity,
+                  const std::string& hub, const std::string& name,
+                  std::chrono::nanoseconds timeout) {
+  auto reply = [self, name](caf::group grp, caf::error error) {
+    self->send(self, lookup_atom::value,
+               group_lookup{name, std::move(grp), std::move(error)});
+  };
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(hub, host, port)) {
+    reply({}, caf::make_error(ec::invalid_config,
+                              "'" + hub + "' is not host:port"));
+    return;
+  }
+  auto span = caf::timespan{timeout};
+  auto failed = [reply](const caf::error& err) { reply({}, err); };
+  auto ask = [self, name, span, reply, failed, identity](
+               const group_server_actor& server, const std::string& challenge) {
+    auto proof = identity->prove(purpose::group, challenge);
+    if (!proof) {
+      reply({}, std::move(proof.error()));
+      return;
+    }
+    self
+      ->request(server, span, caf::get_atom::value, name, identity->name,
+                std::move(*proof))
+      .then(guard(self->name(),
+                  [reply](caf::group& grp) {
+                    if (grp)
+                      reply(std::move(grp), {});
+                    else
+                      reply({}, caf::make_error(ec::invalid_message,
+                                                "the hub answered without a "
+                                                "group"));
+                  }),
+            guard(self->name(), failed));
+  };
+  connect_to<group_server_actor>(
+    self, host, port, span,
+    [self, span, ask, failed](const group_server_actor& server) {
+      self->request(server, span, challenge_atom::value)
+        .then(guard(self->name(),
+                    [server, ask](const std::string& challenge) {
+                      ask(server, challenge);
+                    }),
+              guard(self->name(), failed));
+    },
+    failed);
+}
+
+void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
+                  const std::string& hub, std::chrono::nanoseconds pause) {
+  log::warning("cannot use group ", failed.name, " on hub ", hub, ": ",
+               self->system().render(failed.error), "; retrying");
+  self->delayed_send(self, pause, local::lookup{failed.name});
+}
+
+} // namespace duet
