@@ -60,6 +60,52 @@ TEST_SUITE("actors.membership") {
     CHECK(m.mine("any-1"));
   }
 
+  TEST_CASE("a task moves to the next owner when its owner is silent or "
+            "declines it") {
+    // Three consumers see the same members; exactly one owns each task.
+    std::vector<membership> ms;
+    for (auto self : {"a#1", "b#2", "c#3"}) {
+      ms.emplace_back(self);
+      for (auto other : {"a#1", "b#2", "c#3"})
+        ms.back().beat(other, false, t0);
+    }
+    auto owners = [&](const std::string& id,
+                      const std::vector<std::string>& declined) {
+      std::vector<std::string> out;
+      for (auto& m : ms)
+        if (m.mine(id, declined))
+          out.push_back(m.self());
+      return out;
+    };
+    for (int i = 0; i < 200; ++i) {
+      auto id = "task-" + std::to_string(i);
+      auto first = owners(id, {});
+      REQUIRE(first.size() == 1);
+      // The owner declined (e.g. it lacks the key): another takes it.
+      auto second = owners(id, first);
+      REQUIRE(second.size() == 1);
+      CHECK(second[0] != first[0]);
+      // Everyone declined: nobody owns it (the front's task-timeout ends it).
+      CHECK(owners(id, {"a#1", "b#2", "c#3"}).empty());
+    }
+    // The owner falls silent: once the others expire it, one of them owns
+    // its tasks, the same one in both views.
+    auto id = std::string{"task-7"};
+    auto owner = owners(id, {})[0];
+    std::vector<std::string> takers;
+    for (auto& m : ms) {
+      if (m.self() == owner)
+        continue;
+      for (auto other : {"a#1", "b#2", "c#3"})
+        if (other != owner)
+          m.beat(other, false, t0 + 2s);
+      CHECK(m.expire(t0 + 2s, 1s) == std::vector<std::string>{owner});
+      if (m.mine(id))
+        takers.push_back(m.self());
+    }
+    CHECK(takers.size() == 1);
+  }
+
   TEST_CASE("membership is bounded: members past the limit are refused") {
     membership m{"me#1", 4};
     CHECK(m.beat("a", false, t0) == membership::change::joined);
