@@ -253,10 +253,14 @@ caf::expected<bool> keyring::verify(std::string_view key_id,
     reinterpret_cast<const unsigned char*>(text.data()), text.size());
   if (rc == 1)
     return true;
-  // OpenSSL reports a bad signature as 0 and (for padding errors) as a
-  // negative value with an error queued; both mean "does not match" here.
-  ERR_clear_error();
-  return false;
+  if (rc == 0) {
+    // A signature that does not match, whatever its bytes (bad padding, a
+    // value over the modulus): OpenSSL 3 answers 0 and queues the reason.
+    ERR_clear_error();
+    return false;
+  }
+  // Anything else means the verification could not run: not a verdict.
+  return caf::make_error(ec::crypto_failure, openssl_error());
 }
 
 bool keyring::contains(std::string_view id) const {

@@ -53,7 +53,8 @@ TEST_SUITE("actors.core.names") {
     CHECK(parse<role>("hub") == role::hub);
     CHECK(std::string{to_string(instance_state::misconfigured)}
           == "misconfigured");
-    CHECK(name_list<style>() == R"("direct", "orchestration" or "choreography")");
+    CHECK(name_list<style>()
+          == R"("direct", "orchestration" or "choreography")");
     CHECK(name_list<balance>() == R"("round-robin" or "least-loaded")");
   }
 

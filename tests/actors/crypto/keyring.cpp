@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "actors/crypto/keyring.hpp"
 #include "actors/crypto/signing.hpp"
@@ -70,6 +71,29 @@ TEST_SUITE("actors.crypto") {
     auto as_md5 = ring.verify("md5", "text", pkcs1);
     REQUIRE(as_md5);
     CHECK_FALSE(*as_md5);
+  }
+
+  TEST_CASE_FIXTURE(fixture, "any wrong signature is a mismatch, never an "
+                             "OpenSSL failure") {
+    // Bytes over the modulus, bad padding, all zeros, all ones: a verdict
+    // (false), not crypto_failure, which means the check could not run.
+    std::mt19937 gen{42};
+    for (auto id : {"pkcs1", "pss", "md5"}) {
+      CAPTURE(id);
+      for (int i = 0; i < 200; ++i) {
+        std::string hex;
+        for (int k = 0; k < 256; ++k) {
+          auto byte = i == 0 ? 0 : i == 1 ? 255 : static_cast<int>(gen() % 256);
+          if (k == 0 && i % 3 == 2)
+            byte = 0xff; // over the modulus
+          hex += "0123456789abcdef"[byte >> 4];
+          hex += "0123456789abcdef"[byte & 15];
+        }
+        auto r = ring.verify(id, "text", hex);
+        REQUIRE_MESSAGE(r, message_of(r.error()));
+        CHECK_FALSE(*r);
+      }
+    }
   }
 
   TEST_CASE_FIXTURE(fixture, "bad input gives distinct errors") {

@@ -82,8 +82,8 @@ TEST_SUITE("actors.front.pool") {
       ++count[x->name];
       ++x->in_flight;
     }
-    CHECK(count == std::map<std::string, int>{{"v0", 10}, {"v1", 10},
-                                              {"v2", 10}});
+    CHECK(count
+          == std::map<std::string, int>{{"v0", 10}, {"v1", 10}, {"v2", 10}});
   }
 
   TEST_CASE_FIXTURE(fixture, "a retry avoids the instance that failed") {
