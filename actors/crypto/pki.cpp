@@ -455,13 +455,14 @@ caf::expected<identity> authority::verify(std::string_view certificate,
   if (!ctx
       || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
                               key.get())
-           != 1
-      || EVP_DigestVerify(
-           ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-           signature.size(),
-           reinterpret_cast<const unsigned char*>(message.data()),
-           message.size())
-           != 1) {
+           != 1)
+    // The check could not run (refused all the same: it fails closed).
+    return caf::make_error(ec::crypto_failure, openssl_error());
+  if (EVP_DigestVerify(
+        ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+        signature.size(),
+        reinterpret_cast<const unsigned char*>(message.data()), message.size())
+      != 1) {
     ERR_clear_error();
     return caf::make_error(ec::invalid_message,
                            "the signature is not " + printable(id.name) + "'s");

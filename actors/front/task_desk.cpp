@@ -1,6 +1,7 @@
 #include "actors/front/task_desk.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -38,47 +39,29 @@ struct task_desk_state {
   /// Proves this front's name to the hub; checks the verifiers' results.
   std::shared_ptr<const node_identity> identity;
   bool fault_injection = false;
-  caf::group tasks;
-  caf::group results;
+  /// The hub's groups: this front publishes to the task group (without
+  /// joining it) and joins the result group.
+  std::optional<hub_groups> groups;
   /// Declines per verifier node: it holds another key than this front pins.
   name_counts misconfigured;
 
-  void lookup(const std::string& group) {
-    lookup_group(self, identity, opts.hub, group, opts.lookup_timeout);
-  }
-
   void on_lookup(group_lookup& r) {
-    if (!r.grp) {
-      retry_lookup(self, r, opts.hub, opts.lookup_retry);
-      return;
-    }
-    if (r.name == task_group_name) {
-      // The front only publishes tasks; it does not need to see them.
-      tasks = r.grp;
+    auto grp = groups->on_lookup(r);
+    if (grp != nullptr && grp == &groups->tasks()) {
       status->tasks_joined = true;
       publish_due();
-    } else {
-      self->join(r.grp);
-      results = r.grp;
     }
-    log::info("using ", r.name, " on hub ", opts.hub);
   }
 
   void on_group_down(const caf::group_down_msg& msg) {
-    if (results && msg.source == results) {
-      log::warning("hub ", opts.hub, " lost; joining the groups again");
-      results = caf::group{};
-      tasks = caf::group{};
+    if (groups->on_down(msg))
       status->tasks_joined = false;
-      lookup(task_group_name);
-      lookup(result_group_name);
-    }
   }
 
   auto publisher() {
     return [this](const std::string& id, uint32_t attempt,
                   const verify_request& req) {
-      self->send(tasks, choreo_task{id, attempt, req});
+      self->send(groups->tasks(), choreo_task{id, attempt, req});
     };
   }
 
@@ -95,14 +78,14 @@ struct task_desk_state {
       return;
     }
     metrics::pending_tasks().Set(static_cast<double>(book->pending()));
-    if (tasks)
+    if (groups->tasks())
       book->publish(*id, now, publisher());
     // Otherwise published by tick() once the group is back.
     s.done(std::move(*id));
   }
 
   void publish_due() {
-    if (tasks)
+    if (groups->tasks())
       book->publish_due(clock_type::now(), publisher());
   }
 
@@ -169,7 +152,7 @@ struct task_desk_state {
     auto& c = book->stats();
     desk_counters x;
     x.hub = opts.hub;
-    x.joined = static_cast<bool>(results);
+    x.joined = static_cast<bool>(groups->results());
     x.accepted = c.accepted;
     x.pending = book->pending();
     x.redelivered = c.redelivered;
@@ -196,15 +179,18 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
   st.opts = std::move(opts);
   st.fault_injection = fault_injection;
   st.status->tasks_joined = false;
-  st.lookup(task_group_name);
-  st.lookup(result_group_name);
+  st.groups.emplace(self, st.identity,
+                    hub_groups::config{st.opts.hub, st.opts.lookup_timeout,
+                                       st.opts.lookup_retry, false});
+  st.groups->lookup_all();
   self->send(self, local::tick{});
   drop_unexpected(self, st.name);
   const char* name = st.name;
   return {
     guard(name,
           [self](lookup_atom, group_lookup& r) { self->state.on_lookup(r); }),
-    guard(name, [self](local::lookup& x) { self->state.lookup(x.name); }),
+    guard(name,
+          [self](local::lookup& x) { self->state.groups->lookup(x.name); }),
     guard(name,
           [self](caf::group_down_msg& msg) { self->state.on_group_down(msg); }),
     guard(name,

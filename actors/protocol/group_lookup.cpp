@@ -68,4 +68,45 @@ void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
   self->delayed_send(self, pause, local::lookup{failed.name});
 }
 
+hub_groups::hub_groups(caf::event_based_actor* self,
+                       std::shared_ptr<const node_identity> identity,
+                       config cfg)
+  : self_(self), identity_(std::move(identity)), cfg_(std::move(cfg)) {
+  // nop
+}
+
+void hub_groups::lookup_all() {
+  lookup(task_group_name);
+  lookup(result_group_name);
+}
+
+void hub_groups::lookup(const std::string& name) {
+  lookup_group(self_, identity_, cfg_.hub, name, cfg_.lookup_timeout);
+}
+
+const caf::group* hub_groups::on_lookup(group_lookup& r) {
+  if (!r.grp) {
+    retry_lookup(self_, r, cfg_.hub, cfg_.lookup_retry);
+    return nullptr;
+  }
+  auto is_tasks = r.name == task_group_name;
+  if (!is_tasks || cfg_.join_tasks)
+    self_->join(r.grp);
+  auto& slot = is_tasks ? tasks_ : results_;
+  slot = std::move(r.grp);
+  log::info("using ", r.name, " on hub ", cfg_.hub);
+  return &slot;
+}
+
+bool hub_groups::on_down(const caf::group_down_msg& msg) {
+  if (msg.source != tasks_ && msg.source != results_)
+    return false;
+  // Both groups live on the hub: both are gone.
+  log::warning("hub ", cfg_.hub, " lost; looking its groups up again");
+  tasks_ = caf::group{};
+  results_ = caf::group{};
+  lookup_all();
+  return true;
+}
+
 } // namespace duet

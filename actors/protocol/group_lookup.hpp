@@ -8,6 +8,7 @@
 #include <string>
 
 #include <caf/fwd.hpp>
+#include <caf/group.hpp>
 
 #include "actors/protocol/fwd.hpp"
 #include "actors/protocol/identity.hpp"
@@ -34,5 +35,59 @@ void lookup_group(caf::event_based_actor* self,
 /// `pause`, to look the group up again.
 void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
                   const std::string& hub, std::chrono::nanoseconds pause);
+
+/// The hub's two groups as one member (a task desk or a consumer) holds
+/// them: looked up at start, each lookup retried until it succeeds, and both
+/// looked up again when the hub is lost. The owner forwards its
+/// `(lookup_atom, group_lookup)`, `local::lookup` and `caf::group_down_msg`.
+class hub_groups {
+public:
+  struct config {
+    std::string hub;
+    std::chrono::nanoseconds lookup_timeout;
+    std::chrono::nanoseconds lookup_retry;
+    /// Whether the member receives tasks (consumers) or only publishes
+    /// them (fronts). Both receive results.
+    bool join_tasks = true;
+  };
+
+  hub_groups(caf::event_based_actor* self,
+             std::shared_ptr<const node_identity> identity, config cfg);
+
+  /// Looks both groups up.
+  void lookup_all();
+
+  /// Looks group `name` up.
+  void lookup(const std::string& name);
+
+  /// Takes the outcome of a lookup: returns the group it set, or null if it
+  /// failed (then it is retried after `lookup_retry`).
+  const caf::group* on_lookup(group_lookup& r);
+
+  /// Takes a `group_down_msg`: returns true if it was one of the hub's
+  /// groups, after forgetting both and looking them up again.
+  bool on_down(const caf::group_down_msg& msg);
+
+  /// The task group (invalid while it is looked up).
+  const caf::group& tasks() const noexcept {
+    return tasks_;
+  }
+
+  /// The result group (invalid while it is looked up).
+  const caf::group& results() const noexcept {
+    return results_;
+  }
+
+  const std::string& hub() const noexcept {
+    return cfg_.hub;
+  }
+
+private:
+  caf::event_based_actor* self_;
+  std::shared_ptr<const node_identity> identity_;
+  config cfg_;
+  caf::group tasks_;
+  caf::group results_;
+};
 
 } // namespace duet

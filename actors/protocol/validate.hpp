@@ -31,7 +31,8 @@ caf::error check_error(const caf::error& x);
 /// Checks a single verdict.
 caf::error check(const verdict& x);
 
-/// Checks instances a node's agent lists (`node` is its node name).
+/// Checks the instances a node's agent lists: at most `max_slots`, each slot
+/// once.
 caf::error check(const std::vector<instance_info>& x, size_t max_slots);
 
 /// Checks a node's registration with the supervisor.

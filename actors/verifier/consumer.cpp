@@ -57,8 +57,8 @@ struct consumer_state {
   verifier_node_actor agent;
   std::vector<instance_info> instances;
   size_t next_instance = 0;
-  caf::group tasks;
-  caf::group results;
+  /// The hub's groups, both joined.
+  std::optional<hub_groups> groups;
   std::optional<clock_type::time_point> joined_at;
   /// Results made and not yet published, in order: sent as one signed
   /// batch once the mailbox is drained (or once the result group is back).
@@ -79,38 +79,19 @@ struct consumer_state {
     return joined_at && clock_type::now() - *joined_at >= opts.warm_up;
   }
 
-  void lookup(const std::string& group) {
-    lookup_group(self, identity, opts.hub, group, opts.lookup_timeout);
-  }
-
   void on_lookup(group_lookup& r) {
-    if (!r.grp) {
-      retry_lookup(self, r, opts.hub, opts.lookup_retry);
+    auto grp = groups->on_lookup(r);
+    if (grp == nullptr)
       return;
-    }
-    self->join(r.grp);
-    if (r.name == task_group_name) {
-      tasks = r.grp;
+    if (grp == &groups->tasks())
       joined_at = clock_type::now();
-    } else {
-      results = r.grp;
+    else
       flush();
-    }
-    log::info("joined ", r.name, " on hub ", opts.hub, " as ", member());
   }
 
   void on_group_down(const caf::group_down_msg& msg) {
-    for (auto* grp : {&tasks, &results}) {
-      if (*grp && *grp == msg.source) {
-        auto group = grp == &tasks ? task_group_name : result_group_name;
-        log::warning(group, " is down (hub ", opts.hub,
-                     " lost); joining again");
-        *grp = caf::group{};
-        if (grp == &tasks)
-          joined_at.reset();
-        lookup(group);
-      }
-    }
+    if (groups->on_down(msg))
+      joined_at.reset();
   }
 
   void on_task(choreo_task& t) {
@@ -241,8 +222,8 @@ struct consumer_state {
   }
 
   void tick() {
-    if (tasks)
-      self->send(tasks, make_beat(false));
+    if (groups->tasks())
+      self->send(groups->tasks(), make_beat(false));
     auto now = clock_type::now();
     auto lost = members.expire(now, opts.member_timeout);
     for (auto& m : lost) {
@@ -324,12 +305,12 @@ struct consumer_state {
   }
 
   void send_decline(const std::string& id, const std::string& why) {
-    if (!results)
+    if (!groups->results())
       return; // the front publishes it again; declined again then
     task_decline d{id, member(), why, {}};
     if (auto proof = identity->prove(purpose::decline, id))
       d.proof = std::move(*proof);
-    self->send(results, d);
+    self->send(groups->results(), d);
   }
 
   void on_decline(const task_decline& d) {
@@ -373,7 +354,7 @@ struct consumer_state {
     if (unsent.size() >= limits::seen_tasks)
       return; // the front publishes it again: answered then
     unsent.push_back(std::move(r));
-    if (results && !flush_scheduled) {
+    if (groups->results() && !flush_scheduled) {
       // Batching: the flush queues behind the work already in the mailbox.
       flush_scheduled = true;
       self->send(self, local::flush{});
@@ -384,7 +365,7 @@ struct consumer_state {
   // in progress, so they are not verified again) while the group is away.
   void flush() {
     flush_scheduled = false;
-    if (!results || unsent.empty())
+    if (!groups->results() || unsent.empty())
       return;
     auto pending = std::move(unsent);
     unsent.clear();
@@ -407,7 +388,7 @@ struct consumer_state {
         return;
       }
       b.proof = std::move(*proof);
-      self->send(results, b);
+      self->send(groups->results(), b);
       // Our own copy comes back through the group; do not wait for it.
       for (auto& r : b.results)
         memory.done(r.id);
@@ -430,8 +411,8 @@ struct consumer_state {
   }
 
   ~consumer_state() {
-    if (tasks)
-      caf::anon_send(tasks, make_beat(true));
+    if (groups && groups->tasks())
+      caf::anon_send(groups->tasks(), make_beat(true));
   }
 };
 
@@ -447,15 +428,18 @@ caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
   st.agent = std::move(agent);
   st.opts = std::move(opts);
   st.refresh_instances();
-  st.lookup(task_group_name);
-  st.lookup(result_group_name);
+  st.groups.emplace(self, st.identity,
+                    hub_groups::config{st.opts.hub, st.opts.lookup_timeout,
+                                       st.opts.lookup_retry, true});
+  st.groups->lookup_all();
   self->send(self, local::tick{});
   drop_unexpected(self, st.name);
   const char* name = st.name;
   return {
     guard(name,
           [self](lookup_atom, group_lookup& r) { self->state.on_lookup(r); }),
-    guard(name, [self](local::lookup& x) { self->state.lookup(x.name); }),
+    guard(name,
+          [self](local::lookup& x) { self->state.groups->lookup(x.name); }),
     guard(name,
           [self](caf::group_down_msg& msg) { self->state.on_group_down(msg); }),
     guard(name, [self](choreo_task& t) { self->state.on_task(t); }),
