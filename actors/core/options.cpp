@@ -9,6 +9,10 @@ bool options::has_role(role x) const {
   return false;
 }
 
+bool is_wildcard(std::string_view host) noexcept {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
 bool split_address(const std::string& address, std::string& host,
                    uint16_t& port) {
   auto colon = address.rfind(':');

@@ -139,8 +139,12 @@ struct node_options {
   /// Roles this process runs (verifier, supervisor and hub each need a
   /// node of their own: each publishes on `port`).
   std::vector<role> roles;
-  /// Address the CAF port binds to.
+  /// Address the CAF port (and the HTTP port of nodes without the front
+  /// role) binds to.
   std::string host = defaults::host;
+  /// Address other nodes reach this node at, as it registers with the
+  /// supervisor (default: `host`; required if `host` is a wildcard).
+  std::string advertise;
   /// CAF port where this node publishes its actor (0: pick a free one).
   uint16_t port = 0;
   /// The least severe log level printed.
@@ -271,6 +275,10 @@ struct supervisor_options {
   /// instance (tried again after `restart_backoff_max`).
   std::chrono::nanoseconds respawn_timeout = defaults::connect_timeout;
 };
+
+/// Returns whether `host` binds every interface ("0.0.0.0", "::", "[::]"
+/// or empty): an address to bind, never one to tell other nodes.
+bool is_wildcard(std::string_view host) noexcept;
 
 /// Splits "host:port" (port in 1..65535); returns false if malformed.
 bool split_address(const std::string& address, std::string& host,

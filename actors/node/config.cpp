@@ -1,5 +1,6 @@
 #include "actors/node/config.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -112,6 +113,16 @@ std::string resolve(const std::string& config_file, const std::string& path) {
   return (fs::path{config_file}.parent_path() / path).lexically_normal();
 }
 
+// A host name or an IP address (v4, or v6 without brackets), no port (one
+// colon means host:port; IPv6 has at least two).
+bool is_host(const std::string& str) {
+  return !str.empty() && str.size() <= 253
+         && std::count(str.begin(), str.end(), ':') != 1
+         && str.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "abcdefghijklmnopqrstuvwxyz0123456789.-:")
+              == std::string::npos;
+}
+
 bool parse_host_port(const std::string& str) {
   std::string host;
   uint16_t port = 0;
@@ -168,7 +179,11 @@ node_config::node_config() {
     .add(names_.roles, "roles",
          "roles to run, any of " + name_list<role>()
            + " (verifier, supervisor and hub each need a node of their own)")
-    .add(n.host, "host", "address the CAF port binds to")
+    .add(n.host, "host",
+         "address the CAF port binds to (0.0.0.0: every interface)")
+    .add(n.advertise, "advertise",
+         "address other nodes reach this node at (default: node.host; "
+         "required when node.host is a wildcard such as 0.0.0.0)")
     .add(n.port, "port", "CAF port this node publishes on (0: any)")
     .add(names_.log_level, "log-level",
          "least severe level logged: " + name_list<log::level>())
@@ -454,6 +469,17 @@ caf::error node_config::validate() {
                        + "\": use 1..64 of A-Z a-z 0-9 - _ . : @");
   if (n.roles.empty())
     return bad(file, "node.roles is required, e.g. roles=[\"verifier\"]");
+  if (n.advertise.empty()) {
+    if (is_wildcard(n.host))
+      return bad(file, "node.host=\"" + printable(n.host)
+                         + "\" binds every interface: set node.advertise to "
+                           "the address other nodes reach this one at");
+    n.advertise = n.host;
+  } else if (is_wildcard(n.advertise) || !is_host(n.advertise)) {
+    return bad(file, "node.advertise=\"" + printable(n.advertise)
+                       + "\": not an address other nodes can use (a host "
+                         "name or an IP address, no port, no wildcard)");
+  }
   auto publishers = opts.has_role(role::verifier)
                     + opts.has_role(role::supervisor)
                     + opts.has_role(role::hub);

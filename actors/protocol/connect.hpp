@@ -42,13 +42,21 @@ caf::expected<uint16_t> publish_actor(caf::actor_system& sys,
   return sys.middleman().publish(whom, port, host.c_str(), true);
 }
 
-/// Connects `self` to the actor published at `host`:`port` and calls
-/// `ok(Handle)`, or `fail(caf::error)` if it cannot be reached in `timeout`
-/// (CAF's error) or does not implement `Handle` (`ec::invalid_message`: a
-/// wrong peer). Both run guarded (see guard.hpp).
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+
+/// Spawns a helper on a thread of its own that answers `(probe_atom, host,
+/// port, timespan timeout)` with `true` once a TCP connection to host:port
+/// opened within the timeout (closed at once), or CAF's
+/// `cannot_connect_to_node`, and then ends. CAF 0.17's connect runs a
+/// blocking `connect(2)` on a thread of the scheduler: against a host that
+/// drops packets (a partition) it would hold that thread until the kernel
+/// gives up (about two minutes), and with it every actor scheduled there.
+caf::actor spawn_prober(caf::actor_system& sys);
+
+/// `connect_to` without the probe.
 template <class Handle, class Self, class Ok, class Fail>
-void connect_to(Self* self, const std::string& host, uint16_t port,
-                caf::timespan timeout, Ok ok, Fail fail) {
+void connect_now(Self* self, const std::string& host, uint16_t port,
+                 caf::timespan timeout, Ok ok, Fail fail) {
   self
     ->request(connector(self->system()), timeout, caf::connect_atom::value,
               host, port)
@@ -68,6 +76,26 @@ void connect_to(Self* self, const std::string& host, uint16_t port,
             }),
       guard(self->name(),
             [fail](const caf::error& err) mutable { fail(err); }));
+}
+
+/// Connects `self` to the actor published at `host`:`port` and calls
+/// `ok(Handle)`, or `fail(caf::error)` if it cannot be reached in `timeout`
+/// (CAF's error) or does not implement `Handle` (`ec::invalid_message`: a
+/// wrong peer). Both run guarded (see guard.hpp).
+/// The host is probed first (see `spawn_prober`), so that a host that does
+/// not answer costs a helper thread its timeout, not a scheduler thread.
+template <class Handle, class Self, class Ok, class Fail>
+void connect_to(Self* self, const std::string& host, uint16_t port,
+                caf::timespan timeout, Ok ok, Fail fail) {
+  self
+    ->request(spawn_prober(self->system()), timeout + timeout / 2,
+              probe_atom::value, host, port, timeout)
+    .then(guard(self->name(),
+                [self, host, port, timeout, ok, fail](bool) mutable {
+                  connect_now<Handle>(self, host, port, timeout, ok, fail);
+                }),
+          guard(self->name(),
+                [fail](const caf::error& err) mutable { fail(err); }));
 }
 
 } // namespace duet

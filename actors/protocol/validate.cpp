@@ -117,6 +117,9 @@ caf::error check(const node_registration& x) {
     return invalid("node name '" + x.name + "' contains / or #");
   if (auto err = check_name(x.host, "host"))
     return err;
+  if (is_wildcard(x.host))
+    return invalid("node " + x.name + " advertises " + x.host
+                   + ", which is no address to connect to");
   if (x.port == 0)
     return invalid("node " + x.name + ": port 0");
   if (!x.agent)

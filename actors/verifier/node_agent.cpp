@@ -93,7 +93,7 @@ void node_agent_state::register_node() {
     purpose::register_node,
     [this, retry](identity_proof proof) {
       node_registration reg{node.name,
-                            node.host,
+                            node.advertise,
                             node.port,
                             caf::actor_cast<verifier_node_actor>(self),
                             static_cast<uint32_t>(slots.size()),

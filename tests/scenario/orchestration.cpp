@@ -89,6 +89,31 @@ TEST_SUITE("scenario.orchestration") {
     CHECK(table.body.find(v3) != std::string::npos);
   }
 
+  TEST_CASE("verifiers bound to every interface advertise an address "
+            "fronts use") {
+    // As on a host with several interfaces: bind 0.0.0.0, tell others the
+    // address they reach the node at. A node that advertised its bind
+    // address would give the front 0.0.0.0.
+    cluster c{
+      orchestrated({"--node.host=0.0.0.0", "--node.advertise=127.0.0.1"})};
+    REQUIRE_MESSAGE(c.wait_verifiers_up(3), c.front->err());
+    auto doc = c.view();
+    REQUIRE(doc["nodes"].size() == 3);
+    for (auto& n : doc["nodes"]) {
+      CAPTURE(n.dump());
+      CHECK(n["address"].get<std::string>().rfind("127.0.0.1:", 0) == 0);
+    }
+    size_t ok = 0;
+    for (int i = 0; i < 30; ++i) {
+      auto res = c.post("/api/orchestration/signature", seed_body());
+      if (res.status == 200 && json::parse(res.body)["verified"] == true)
+        ++ok;
+    }
+    CHECK(ok == 30);
+    for (auto& name : {v1, v2, v3})
+      CHECK(served_of(c, name) == 10);
+  }
+
   TEST_CASE("least-loaded balancing routes around a stalled instance") {
     cluster c{orchestrated({}, {"--front.balance=\"least-loaded\""})};
     REQUIRE(c.wait_verifiers_up(3));

@@ -120,7 +120,8 @@ bool wait_until(const std::function<bool()>& pred,
 
 namespace {
 
-int connect_to(uint16_t port, std::chrono::milliseconds timeout) {
+int connect_to(const std::string& host, uint16_t port,
+               std::chrono::milliseconds timeout) {
   auto fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{};
   tv.tv_sec = timeout.count() / 1000;
@@ -129,9 +130,9 @@ int connect_to(uint16_t port, std::chrono::milliseconds timeout) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1
+      || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
     return -1;
   }
@@ -161,17 +162,27 @@ std::string recv_all(int fd) {
   return result;
 }
 
+int connect_to(uint16_t port, std::chrono::milliseconds timeout) {
+  return connect_to("127.0.0.1", port, timeout);
+}
+
 } // namespace
 
-std::string raw_exchange(uint16_t port, const std::string& bytes,
+std::string raw_exchange(const std::string& host, uint16_t port,
+                         const std::string& bytes,
                          std::chrono::milliseconds timeout) {
-  auto fd = connect_to(port, timeout);
+  auto fd = connect_to(host, port, timeout);
   if (fd < 0)
     return {};
   send_all(fd, bytes);
   auto result = recv_all(fd);
   close(fd);
   return result;
+}
+
+std::string raw_exchange(uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout) {
+  return raw_exchange("127.0.0.1", port, bytes, timeout);
 }
 
 namespace {
@@ -219,8 +230,15 @@ http_response parse_response(const std::string& raw) {
 http_response http_request(uint16_t port, const std::string& method,
                            const std::string& target, const std::string& body,
                            std::chrono::milliseconds timeout) {
+  return http_request("127.0.0.1", port, method, target, body, timeout);
+}
+
+http_response http_request(const std::string& host, uint16_t port,
+                           const std::string& method, const std::string& target,
+                           const std::string& body,
+                           std::chrono::milliseconds timeout) {
   return parse_response(
-    raw_exchange(port, make_request(method, target, body), timeout));
+    raw_exchange(host, port, make_request(method, target, body), timeout));
 }
 
 http_response https_request(uint16_t port, const std::string& ca,

@@ -78,6 +78,12 @@ http_response http_request(uint16_t port, const std::string& method,
                            const std::string& body = {},
                            std::chrono::milliseconds timeout = 10000ms);
 
+/// Like `http_request`, to `host` (an IPv4 address) instead of 127.0.0.1.
+http_response http_request(const std::string& host, uint16_t port,
+                           const std::string& method, const std::string& target,
+                           const std::string& body = {},
+                           std::chrono::milliseconds timeout = 10000ms);
+
 /// Like `http_request`, over HTTPS: the server's certificate must chain to
 /// `ca` and name `host` (else status 0).
 http_response https_request(uint16_t port, const std::string& ca,
@@ -87,6 +93,9 @@ http_response https_request(uint16_t port, const std::string& ca,
                             std::chrono::milliseconds timeout = 10000ms);
 
 /// Sends raw bytes and returns everything read until the peer closes.
+std::string raw_exchange(const std::string& host, uint16_t port,
+                         const std::string& bytes,
+                         std::chrono::milliseconds timeout = 10000ms);
 std::string raw_exchange(uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = 10000ms);
 

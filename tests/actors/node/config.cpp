@@ -99,6 +99,31 @@ TEST_SUITE("actors.config") {
     CHECK(cfg->opts.node.name == "other");
   }
 
+  TEST_CASE_FIXTURE(fixture, "a node binds node.host and advertises "
+                             "node.advertise") {
+    REQUIRE(load(verifier_ini));
+    CHECK(cfg->opts.node.advertise == cfg->opts.node.host);
+    REQUIRE(load(verifier_ini,
+                 {"--node.host=0.0.0.0", "--node.advertise=198.18.0.11"}));
+    CHECK(cfg->opts.node.host == "0.0.0.0");
+    CHECK(cfg->opts.node.advertise == "198.18.0.11");
+    REQUIRE(load(verifier_ini, {"--node.advertise=verifier-1.example.org"}));
+    REQUIRE(load(verifier_ini, {"--node.host=::", "--node.advertise=fd00::1"}));
+    // A wildcard is no address to tell others.
+    for (auto host : {"0.0.0.0", "::"}) {
+      CAPTURE(host);
+      CHECK(
+        contains(error_of(verifier_ini, {"--node.host=" + std::string{host}}),
+                 "binds every interface: set node.advertise"));
+    }
+    for (auto bad : {"0.0.0.0", "127.0.0.1:4101", "a b", "::"}) {
+      CAPTURE(bad);
+      CHECK(contains(error_of(verifier_ini,
+                              {"--node.advertise=" + std::string{bad}}),
+                     "not an address other nodes can use"));
+    }
+  }
+
   TEST_CASE_FIXTURE(fixture, "heartbeats are on by default") {
     REQUIRE(load(front_ini));
     auto hb = caf::get_or(*cfg, "middleman.heartbeat-interval",

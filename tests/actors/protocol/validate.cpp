@@ -90,6 +90,9 @@ TEST_SUITE("actors.validate") {
     bad = reg;
     bad.agent = nullptr;
     CHECK(refused(check(bad)));
+    bad = reg;
+    bad.host = "0.0.0.0"; // a bind address, not one to connect to
+    CHECK(refused(check(bad)));
   }
 
   TEST_CASE("registries: nodes, addresses and states") {
