@@ -200,7 +200,8 @@ TEST_SUITE("scenario.netlab") {
     REQUIRE_LAB(l);
     CHECK(l.host().rfind(l.subnet(), 0) == 0);
     REQUIRE(wait_until([&] { return l.view()["nodes"].size() == 3; }, 15s));
-    for (auto& n : l.view()["nodes"]) {
+    auto doc = l.view();
+    for (auto& n : doc["nodes"]) {
       CAPTURE(n.dump());
       CHECK(n["address"].get<std::string>().rfind(l.subnet(), 0) == 0);
       CHECK(n["state"] == "up");
