@@ -22,25 +22,16 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-long ms_since(clock_type::time_point t0) {
-  return static_cast<long>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now()
-                                                          - t0)
-      .count());
-}
-
 // Runs tools/netlab with `args` for lab `id`; returns its exit code (-1: it
 // did not end within `timeout`) and its output.
 int netlab(int id, const std::string& run_dir, std::vector<std::string> args,
            std::string& output, std::chrono::milliseconds timeout = 60000ms) {
   auto build = std::filesystem::path{node_binary()}.parent_path().parent_path();
-  std::vector<std::string> argv{source_dir() + "/tools/netlab",
-                                "--lab=" + std::to_string(id),
-                                "--run=" + run_dir,
-                                "--pki=" + std::filesystem::path{test_pki::ca()}
-                                             .parent_path()
-                                             .string(),
-                                "--build=" + build.string()};
+  std::vector<std::string> argv{
+    source_dir() + "/tools/netlab", "--lab=" + std::to_string(id),
+    "--run=" + run_dir,
+    "--pki=" + std::filesystem::path{test_pki::ca()}.parent_path().string(),
+    "--build=" + build.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   process p{std::move(argv), run_dir + "/netlab-" + args.front()};
   auto rc = p.wait(timeout);
@@ -77,8 +68,8 @@ public:
     // A lab left behind by a killed run under this id goes first.
     std::string out;
     netlab(id_, dir_, {"down"}, out);
-    for (auto& name : {"front", "hub", "supervisor", "verifier-1",
-                       "verifier-2", "verifier-3"})
+    for (auto& name : {"front", "hub", "supervisor", "verifier-1", "verifier-2",
+                       "verifier-3"})
       test_pki::certificate(name);
     auto rc = netlab(id_, dir_, {"up"}, out);
     if (rc != 0) {
@@ -209,8 +200,8 @@ TEST_SUITE("scenario.netlab") {
     auto body = seed_body(true);
     CHECK(verified(l.post("/api/direct/signature", body)));
     CHECK(verified(l.post("/api/orchestration/signature", body)));
-    CHECK_FALSE(verified(l.post("/api/orchestration/signature",
-                                seed_body(false))));
+    CHECK_FALSE(
+      verified(l.post("/api/orchestration/signature", seed_body(false))));
     auto submitted = l.post("/api/choreography/signature", body);
     REQUIRE(submitted.status == 202);
     auto id = json::parse(submitted.body)["taskId"].get<std::string>();

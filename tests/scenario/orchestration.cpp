@@ -16,13 +16,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-long ms_since(clock_type::time_point t0) {
-  return static_cast<long>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now()
-                                                          - t0)
-      .count());
-}
-
 cluster_options orchestrated(std::vector<std::string> verifier_extra = {},
                              std::vector<std::string> front_extra = {}) {
   cluster_options opts;

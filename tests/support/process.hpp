@@ -59,6 +59,14 @@ private:
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.
 uint16_t free_port();
 
+/// Milliseconds since `t0` (steady clock).
+inline long ms_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<long>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - t0)
+      .count());
+}
+
 /// Polls `pred` every 20 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout);
