@@ -71,6 +71,19 @@ struct task_desk_state {
       self->quit(caf::make_error(ec::injected_fault, "task desk crash"));
       return;
     }
+    if (!groups->tasks()) {
+      // Not accepted into a void: the client retries (503, Retry-After)
+      // and tasks accepted earlier wait in the book for the hub.
+      s.done(caf::make_error(
+        ec::unavailable,
+        groups->stale()
+          ? "the choreography hub " + groups->hub()
+              + " came back after a partition with groups this node cannot "
+                "use again (CAF 0.17); restart this node"
+          : "the choreography hub " + groups->hub()
+              + " is not reachable; retry"));
+      return;
+    }
     auto now = clock_type::now();
     auto id = book->accept(std::move(s.req), now);
     if (!id) {
@@ -152,7 +165,7 @@ struct task_desk_state {
     auto& c = book->stats();
     desk_counters x;
     x.hub = opts.hub;
-    x.joined = static_cast<bool>(groups->results());
+    x.joined = groups->tasks() && groups->results();
     x.accepted = c.accepted;
     x.pending = book->pending();
     x.redelivered = c.redelivered;

@@ -1,5 +1,9 @@
 #include "actors/protocol/group_lookup.hpp"
 
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -68,6 +72,33 @@ void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
   self->delayed_send(self, pause, local::lookup{failed.name});
 }
 
+namespace {
+
+// The hub groups whose link died in this process (see `hub_groups::stale`),
+// kept so that their proxies are recognized; a few per lost hub.
+std::mutex dead_mtx;
+std::vector<caf::group> dead_groups;
+
+void remember_dead(const caf::group& grp) {
+  if (!grp)
+    return;
+  std::lock_guard<std::mutex> guard{dead_mtx};
+  if (std::find(dead_groups.begin(), dead_groups.end(), grp)
+      != dead_groups.end())
+    return;
+  if (dead_groups.size() >= 64)
+    dead_groups.erase(dead_groups.begin());
+  dead_groups.push_back(grp);
+}
+
+bool is_dead(const caf::group& grp) {
+  std::lock_guard<std::mutex> guard{dead_mtx};
+  return std::find(dead_groups.begin(), dead_groups.end(), grp)
+         != dead_groups.end();
+}
+
+} // namespace
+
 hub_groups::hub_groups(caf::event_based_actor* self,
                        std::shared_ptr<const node_identity> identity,
                        config cfg)
@@ -89,6 +120,14 @@ const caf::group* hub_groups::on_lookup(group_lookup& r) {
     retry_lookup(self_, r, cfg_.hub, cfg_.lookup_retry);
     return nullptr;
   }
+  if (is_dead(r.grp)) {
+    log::error("hub ", cfg_.hub, " handed out ", r.name,
+               " again after its link died (a partition that healed): CAF "
+               "0.17 cannot use it again in this process; choreography is "
+               "off on this node until it restarts");
+    stale_ = true;
+    return nullptr;
+  }
   auto is_tasks = r.name == task_group_name;
   if (!is_tasks || cfg_.join_tasks)
     self_->join(r.grp);
@@ -103,6 +142,8 @@ bool hub_groups::on_down(const caf::group_down_msg& msg) {
     return false;
   // Both groups live on the hub: both are gone.
   log::warning("hub ", cfg_.hub, " lost; looking its groups up again");
+  remember_dead(tasks_);
+  remember_dead(results_);
   tasks_ = caf::group{};
   results_ = caf::group{};
   lookup_all();

@@ -68,6 +68,16 @@ public:
   /// groups, after forgetting both and looking them up again.
   bool on_down(const caf::group_down_msg& msg);
 
+  /// Whether a lookup returned a group whose link died before: CAF 0.17
+  /// keeps a remote group's proxy for good, and once the link to its hub
+  /// died the proxy forwards nothing. A hub that was partitioned (not
+  /// restarted) hands out the same groups again, which this process cannot
+  /// use: the groups stay invalid (a front refuses tasks, saying so) until
+  /// the node restarts.
+  bool stale() const noexcept {
+    return stale_;
+  }
+
   /// The task group (invalid while it is looked up).
   const caf::group& tasks() const noexcept {
     return tasks_;
@@ -88,6 +98,7 @@ private:
   config cfg_;
   caf::group tasks_;
   caf::group results_;
+  bool stale_ = false;
 };
 
 } // namespace duet

@@ -246,10 +246,22 @@ TEST_SUITE("scenario.choreography") {
     c.hub->signal(SIGKILL);
     REQUIRE(c.hub->wait(5000ms) >= 0);
     c.start_hub();
+    // While the front has no hub, it refuses tasks (503, Retry-After) rather
+    // than accepting them into a void; clients retry.
     std::map<std::string, bool> tasks;
-    for (int i = 0; i < 5; ++i)
-      if (auto id = submit_task(c, seed_body(i % 2 == 0)); !id.empty())
+    for (int i = 0; i < 5; ++i) {
+      std::string id;
+      CHECK(wait_until(
+        [&] {
+          int status = 0;
+          id = submit_task(c, seed_body(i % 2 == 0), &status);
+          CHECK((status == 202 || status == 503));
+          return !id.empty();
+        },
+        15000ms));
+      if (!id.empty())
         tasks.emplace(id, i % 2 == 0);
+    }
     CHECK(tasks.size() == 5);
     CHECK(await_final(c, tasks, 30000ms).empty());
     check_answers(c, tasks);

@@ -246,7 +246,12 @@ bool cluster::wait_members(std::chrono::milliseconds timeout) {
         if (n + 1 < running)
           return false;
       }
-      return true;
+      // The front takes tasks once its desk has the hub's groups.
+      if (!front)
+        return true;
+      auto doc = view();
+      return doc.is_object() && doc["choreography"].is_object()
+             && doc["choreography"].value("joined", false);
     },
     timeout);
 }
