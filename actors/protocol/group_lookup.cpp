@@ -4,6 +4,7 @@
 #include <mutex>
 #include <vector>
 
+#include <caf/abstract_group.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -75,25 +76,27 @@ void retry_lookup(caf::event_based_actor* self, const group_lookup& failed,
 namespace {
 
 // The hub groups whose link died in this process (see `hub_groups::stale`),
-// kept so that their proxies are recognized; a few per lost hub.
+// a few per lost hub. Raw pointers: CAF keeps a remote group's proxy until
+// the actor system stops, so an address is never reused while it counts,
+// and nothing here outlives the system.
 std::mutex dead_mtx;
-std::vector<caf::group> dead_groups;
+std::vector<const caf::abstract_group*> dead_groups;
 
 void remember_dead(const caf::group& grp) {
   if (!grp)
     return;
   std::lock_guard<std::mutex> guard{dead_mtx};
-  if (std::find(dead_groups.begin(), dead_groups.end(), grp)
+  if (std::find(dead_groups.begin(), dead_groups.end(), grp.get())
       != dead_groups.end())
     return;
   if (dead_groups.size() >= 64)
     dead_groups.erase(dead_groups.begin());
-  dead_groups.push_back(grp);
+  dead_groups.push_back(grp.get());
 }
 
 bool is_dead(const caf::group& grp) {
   std::lock_guard<std::mutex> guard{dead_mtx};
-  return std::find(dead_groups.begin(), dead_groups.end(), grp)
+  return std::find(dead_groups.begin(), dead_groups.end(), grp.get())
          != dead_groups.end();
 }
 
