@@ -283,6 +283,85 @@ TEST_SUITE("scenario.netlab") {
     CHECK(ok > 300);
   }
 
+  TEST_CASE("across network namespaces: with the supervisor partitioned the "
+            "front serves with what it knows; the registry is rebuilt after "
+            "the heal") {
+    lab l;
+    REQUIRE_LAB(l);
+    auto supervisor_reachable = [&] {
+      auto doc = l.view();
+      return doc.is_object() && doc["supervisor"].is_object()
+             && doc["supervisor"].value("reachable", false);
+    };
+    // Every node registered and up in the supervisor's registry, as the
+    // front sees it.
+    auto registry_whole = [&] {
+      auto doc = l.view();
+      if (!doc.is_object() || doc["nodes"].size() != 3)
+        return false;
+      for (auto& n : doc["nodes"])
+        if (n["state"] != "up")
+          return false;
+      return true;
+    };
+    REQUIRE(wait_until(
+      [&] {
+        return supervisor_reachable() && registry_whole() && l.in_rotation(v1)
+               && l.in_rotation(v2) && l.in_rotation("verifier-3/verifier-0");
+      },
+      15s));
+    std::atomic<int> ok{0};
+    std::atomic<int> failed{0};
+    {
+      // Two clients, at most 20000 requests each and for at most 30 s.
+      auto end = clock_type::now() + 30s;
+      client_threads clients{2, [&](int, int i) {
+                               if (i >= 20000 || clock_type::now() > end) {
+                                 std::this_thread::sleep_for(10ms);
+                                 return;
+                               }
+                               auto res = l.post("/api/orchestration/signature",
+                                                 seed_body(true));
+                               (verified(res) ? ok : failed)++;
+                             }};
+      REQUIRE(wait_until([&] { return ok > 100; }, 5s));
+      REQUIRE(l.run({"partition", "supervisor"}) == 0);
+      CHECK(wait_until([&] { return !supervisor_reachable(); }, 5s));
+      // Kept cut for 3 s: the front goes on with the instances it knows.
+      for (int i = 0; i < 6; ++i) {
+        auto before = ok.load();
+        std::this_thread::sleep_for(500ms);
+        CAPTURE(i);
+        CHECK(ok > before);
+      }
+      CHECK(l.in_rotation(v1));
+      CHECK(l.in_rotation(v2));
+      auto t0 = clock_type::now();
+      REQUIRE(l.run({"heal", "supervisor"}) == 0);
+      // The verifier nodes register again and the front subscribes again:
+      // nobody is restarted.
+      CHECK_MESSAGE(
+        wait_until([&] { return supervisor_reachable() && registry_whole(); },
+                   15s),
+        l.view().dump(), "\n", l.log("supervisor"));
+      MESSAGE("registry whole again ", ms_since(t0), " ms after the heal");
+      CHECK(l.in_rotation(v1));
+      CHECK(l.in_rotation(v2));
+      clients.stop();
+    }
+    MESSAGE(ok.load(), " answers, ", failed.load(), " failed");
+    CHECK(failed == 0);
+    // Each verifier node registered a second time, with the same process.
+    auto log = l.log("supervisor", 1 << 20);
+    for (auto& name : {"verifier-1", "verifier-2", "verifier-3"}) {
+      auto first = log.find(std::string{"node "} + name + " registered");
+      CAPTURE(name);
+      REQUIRE(first != std::string::npos);
+      CHECK(log.find(std::string{"node "} + name + " registered", first + 1)
+            != std::string::npos);
+    }
+  }
+
   TEST_CASE("across network namespaces: while the hub is partitioned the "
             "front refuses tasks, and says so after the heal") {
     lab l;
