@@ -277,7 +277,7 @@ std::variant<response, deferred> route(const request& req,
     else if (ctx.api_enabled && choreography && !st.desk_up)
       why = "the task desk is not running (restarting)";
     else if (ctx.api_enabled && choreography && !st.tasks_joined)
-      why = "the task desk has not joined the hub's groups yet";
+      why = "the task desk has no choreography hub (none reachable yet)";
     else if (ctx.api_enabled && !choreography && st.verifiers_up == 0)
       why = std::string{"no verifier node is up for the "}
             + to_string(ctx.default_style) + " style";

@@ -63,9 +63,14 @@ json cluster_json(const cluster_view& view) {
   doc["nodes"] = std::move(nodes);
   doc["orchestration"] = instances_json(view.orchestration, false);
   doc["direct"] = instances_json(view.direct, false);
-  if (auto& c = view.choreography)
+  if (auto& c = view.choreography) {
+    auto hubs = json::array();
+    for (auto& [address, joined] : c->hubs)
+      hubs.push_back({{"address", address}, {"joined", joined}});
     doc["choreography"] = {{"hub", c->hub},
                            {"joined", c->joined},
+                           {"hubs", std::move(hubs)},
+                           {"members", c->members},
                            {"accepted", c->accepted},
                            {"pending", c->pending},
                            {"redelivered", c->redelivered},
@@ -74,8 +79,9 @@ json cluster_json(const cluster_view& view) {
                            {"mismatched", c->mismatched},
                            {"byVerifier", counts_json(c->by_verifier)},
                            {"misconfigured", counts_json(c->misconfigured)}};
-  else
+  } else {
     doc["choreography"] = nullptr;
+  }
   return doc;
 }
 
@@ -105,8 +111,9 @@ std::string cluster_table(const cluster_view& view) {
       row({x.node, x.name, to_string(x.state), std::to_string(x.served),
            std::to_string(x.in_flight), "-", "-"});
   if (auto& c = view.choreography)
-    out += "\nchoreography: hub " + c->hub
-           + (c->joined ? " (joined)" : " (not joined)") + ", "
+    out += "\nchoreography: hub "
+           + (c->joined ? c->hub + " (joined)" : std::string{"none joined"})
+           + ", " + std::to_string(c->members) + " consumers, "
            + std::to_string(c->accepted) + " accepted, "
            + std::to_string(c->pending) + " pending, "
            + std::to_string(c->mismatched) + " mismatched results\n";

@@ -28,10 +28,9 @@
 #include "actors/core/log.hpp"
 #include "actors/crypto/keyring.hpp"
 #include "actors/front/front_service.hpp"
-#include "actors/hub/group_server.hpp"
+#include "actors/hub/hub.hpp"
 #include "actors/node/config.hpp"
 #include "actors/protocol/connect.hpp"
-#include "actors/protocol/group_lookup.hpp"
 #include "actors/protocol/identity.hpp"
 #include "actors/runtime/keeper.hpp"
 #include "actors/supervisor/supervisor.hpp"
@@ -162,7 +161,7 @@ struct node {
     if (!port)
       return std::move(port.error());
     caf::anon_send(agent, duet::local::start{*port});
-    if (!opts.choreography.hub.empty())
+    if (!opts.choreography.hubs.empty())
       kept.push_back(
         {"consumer",
          [id = identity, published, local = opts.verifier,
@@ -189,12 +188,12 @@ struct node {
     return {};
   }
 
-  // The hub role: the group server, published.
+  // The hub role: the hub actor and its groups, published.
   caf::error start_hub() {
-    auto server = duet::start_group_server(sys, identity);
-    unkept.push_back(caf::actor_cast<caf::actor>(server));
-    watch("group server", caf::actor_cast<caf::actor>(server));
-    auto port = publish(server);
+    auto hub = duet::start_hub(sys, identity);
+    unkept.push_back(caf::actor_cast<caf::actor>(hub));
+    watch("hub", caf::actor_cast<caf::actor>(hub));
+    auto port = publish(hub);
     if (!port)
       return std::move(port.error());
     duet::log::info("hub: groups served on port ", *port);
@@ -204,7 +203,7 @@ struct node {
   // The front role's actors (the HTTP server starts once they are kept).
   void start_front() {
     front = std::make_shared<duet::front_service>(
-      std::make_shared<duet::front_status>(), !opts.choreography.hub.empty());
+      std::make_shared<duet::front_status>(), !opts.choreography.hubs.empty());
     front->shared_status()->plaintext = opts.tls.insecure;
     for (auto& x : duet::front_actors(front, opts, identity))
       kept.push_back(std::move(x));

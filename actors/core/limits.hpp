@@ -27,8 +27,10 @@ constexpr size_t slots = 256;
 constexpr size_t nodes = 1024;
 /// Fronts subscribed to one supervisor.
 constexpr size_t subscribers = 256;
-/// Consumers a consumer keeps track of.
+/// Consumers a front keeps track of per hub (and members of one hub).
 constexpr size_t members = 1024;
+/// Hubs in choreography.hubs.
+constexpr size_t hubs = 16;
 /// Tasks a consumer remembers without a result.
 constexpr size_t seen_tasks = 100000;
 /// Bytes of a human-readable message in a result or an answer.

@@ -61,6 +61,18 @@ struct families {
                                 .Name("duet_restarts_total")
                                 .Help("Verifier instances restarted")
                                 .Register(*reg);
+  Family<Counter>& hub_messages = BuildCounter()
+                                    .Name("duet_hub_messages_total")
+                                    .Help("Messages through a hub, by kind "
+                                          "(task, results, decline, beat) "
+                                          "and direction (in, out)")
+                                    .Register(*reg);
+  Family<Counter>& hub_bytes = BuildCounter()
+                                 .Name("duet_hub_payload_bytes_total")
+                                 .Help("Payload bytes (strings: texts, "
+                                       "signatures, ids, proofs) through a "
+                                       "hub, by kind and direction")
+                                 .Register(*reg);
 };
 
 families& all() {
@@ -114,6 +126,14 @@ Counter& handler_exceptions(const std::string& actor) {
 
 Counter& invalid_messages(const std::string& actor) {
   return all().invalid.Add({{"actor", actor}});
+}
+
+Counter& hub_messages(const std::string& kind, const std::string& direction) {
+  return all().hub_messages.Add({{"kind", kind}, {"direction", direction}});
+}
+
+Counter& hub_bytes(const std::string& kind, const std::string& direction) {
+  return all().hub_bytes.Add({{"kind", kind}, {"direction", direction}});
 }
 
 std::string render() {

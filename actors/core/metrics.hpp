@@ -53,6 +53,14 @@ prometheus::Counter& handler_exceptions(const std::string& actor);
 /// a value was malformed or out of range.
 prometheus::Counter& invalid_messages(const std::string& actor);
 
+/// `duet_hub_messages_total{kind,direction}`: messages through a hub.
+prometheus::Counter& hub_messages(const std::string& kind,
+                                  const std::string& direction);
+
+/// `duet_hub_payload_bytes_total{kind,direction}`: their payload bytes.
+prometheus::Counter& hub_bytes(const std::string& kind,
+                               const std::string& direction);
+
 /// Renders every metric in the Prometheus text format.
 std::string render();
 

@@ -125,7 +125,6 @@ constexpr size_t keep_results = 10000;
 constexpr std::chrono::nanoseconds keep_for = 600s;
 constexpr std::chrono::nanoseconds beat_interval = 200ms;
 constexpr std::chrono::nanoseconds member_timeout = 1s;
-constexpr std::chrono::nanoseconds warm_up = 500ms;
 constexpr std::chrono::nanoseconds lookup_timeout = 3s;
 constexpr std::chrono::nanoseconds tick_interval = 100ms;
 constexpr std::chrono::nanoseconds proof_ttl = 30s;
@@ -286,8 +285,12 @@ bool split_address(const std::string& address, std::string& host,
 
 /// Section `[choreography]`: task and result groups (front and verifier).
 struct choreography_options {
-  /// Node hosting the groups, "host:port" (empty: choreography off).
+  /// The hub, "host:port": the one-hub form of `hubs` (read from the
+  /// config; `hubs` holds it after parsing).
   std::string hub;
+  /// Hub nodes, "host:port" in order of preference (empty: choreography
+  /// off).
+  std::vector<std::string> hubs;
   /// Front: tasks waiting for a result at most; more get 503.
   size_t max_pending = defaults::max_pending;
   /// Front: a task without result this long is published again.
@@ -299,15 +302,13 @@ struct choreography_options {
   size_t keep_results = defaults::keep_results;
   /// Front: ...and at most this long.
   std::chrono::nanoseconds keep_for = defaults::keep_for;
-  /// Verifier: pause between heartbeats on the task group.
+  /// Verifier: pause between heartbeats on the hubs' member group.
   std::chrono::nanoseconds beat_interval = defaults::beat_interval;
-  /// Verifier: a member silent this long is gone; its tasks are taken over.
+  /// Front: a consumer silent this long is gone; its tasks go to others.
   std::chrono::nanoseconds member_timeout = defaults::member_timeout;
-  /// Verifier: time to learn the members before taking tasks.
-  std::chrono::nanoseconds warm_up = defaults::warm_up;
-  /// Both: a group lookup that takes longer is abandoned and retried...
+  /// Both: a step of joining a hub that takes longer is abandoned...
   std::chrono::nanoseconds lookup_timeout = defaults::lookup_timeout;
-  /// ...after this pause (also after a lookup that failed).
+  /// ...and the hub tried again after this pause (also once it is lost).
   std::chrono::nanoseconds lookup_retry = defaults::reconnect_interval;
   /// Front: how often the task desk expires and redelivers tasks.
   std::chrono::nanoseconds tick_interval = defaults::tick_interval;

@@ -113,7 +113,7 @@ front_actors(const std::shared_ptr<front_service>& service, const options& opts,
        status->router_up = static_cast<bool>(x);
      },
      keeper.keeper_intensity, keeper.keeper_period});
-  if (!opts.choreography.hub.empty()) {
+  if (!opts.choreography.hubs.empty()) {
     auto book = make_task_book(opts.choreography);
     result.push_back(
       {"task desk",

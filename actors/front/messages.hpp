@@ -45,8 +45,8 @@ struct task_query {
 };
 
 /// The task desk as the front's service and router see it. (It is an
-/// untyped actor: it also receives the result group's traffic, and CAF
-/// 0.17's typed actors cannot join groups.)
+/// untyped actor underneath: it also takes the hubs' traffic, results,
+/// declines and beats, each checked as it comes.)
 using task_desk_actor = caf::typed_actor<
   // Accepts a choreography task; answers through the submission's callback.
   caf::reacts_to<submit_atom, task_submission>,

@@ -132,7 +132,7 @@ router_state::state_in_registry(style how, const std::string& name) const {
     return std::nullopt;
   for (auto& n : last_registry_->nodes)
     for (auto& x : n.instances)
-      if (x.name == name)
+      if (x.name == name && n.state == node_state::up)
         return x.state;
   return std::nullopt;
 }
@@ -279,6 +279,11 @@ void router_state::on_registry(registry& reg) {
     auto& node = p.add_node(n.address, false);
     if (n.state == node_state::up && !node.agent)
       connect_node(style::orchestration, n.address);
+    // A node the supervisor lost but this front still reaches (the
+    // supervisor was cut off, e.g. a partition that heals): the front's own
+    // link decides, as it does while the supervisor is away.
+    if (n.state != node_state::up && node.agent)
+      continue;
     auto missing = false;
     for (auto& view : n.instances) {
       if (auto x = p.find(view.name))

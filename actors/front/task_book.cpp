@@ -1,9 +1,11 @@
 #include "actors/front/task_book.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include <openssl/rand.h>
 
+#include "actors/core/limits.hpp"
 #include "actors/crypto/digest.hpp"
 #include "actors/crypto/keyring.hpp"
 
@@ -53,9 +55,41 @@ std::vector<std::string> task_book::pending_ids(time_point now) const {
   std::vector<std::string> result;
   for (auto& [id, e] : entries_)
     if (e.view.state == task_state::pending
-        && (e.attempt == 0 || now - e.published > cfg_.redeliver_after))
+        && (e.attempt == 0 || e.due
+            || now - e.published > cfg_.redeliver_after))
       result.push_back(id);
   return result;
+}
+
+void task_book::add_once(std::vector<std::string>& xs, const std::string& x) {
+  if (xs.size() < limits::members
+      && std::find(xs.begin(), xs.end(), x) == xs.end())
+    xs.push_back(x);
+}
+
+bool task_book::decline(const std::string& id, const std::string& member) {
+  auto i = entries_.find(id);
+  if (i == entries_.end() || i->second.view.state != task_state::pending)
+    return false;
+  add_once(i->second.declined, member);
+  i->second.due = true;
+  return true;
+}
+
+size_t task_book::owner_lost(const std::string& member) {
+  size_t n = 0;
+  for (auto& [id, e] : entries_)
+    if (e.view.state == task_state::pending && e.owner == member) {
+      e.due = true;
+      ++n;
+    }
+  return n;
+}
+
+void task_book::all_due() {
+  for (auto& [id, e] : entries_)
+    if (e.view.state == task_state::pending)
+      e.due = true;
 }
 
 task_book::recorded task_book::record(const result& r, time_point now) {

@@ -2,7 +2,7 @@
 
 // The choreography's book of tasks on a front: what was accepted, what is
 // pending, the first result of each, who waits for which, what expires. No
-// CAF here: the task desk actor adapts the book to the hub's groups, and a
+// CAF here: the task desk actor adapts the book to the hubs, and a
 // desk that is restarted (see keeper.hpp) picks up the same book, so a
 // crash of the desk loses no accepted task.
 
@@ -80,30 +80,60 @@ public:
   /// (`crypto_failure` if no id or digest could be made).
   caf::expected<std::string> accept(verify_request req, time_point now);
 
-  /// Marks pending task `id` published at `now` and calls `publish(id,
-  /// attempt, request)` with its next attempt; returns false if `id` is not
-  /// pending.
+  /// Publishes pending task `id` at `now`: calls `publish(id, attempt,
+  /// request, excluded)` with its next attempt and the members it must not
+  /// go to (those that declined it and, after a publication that got no
+  /// result within `redeliver_after`, those that did not answer it), which
+  /// sends it to the owner among the others and returns that owner, or
+  /// returns empty if there is none (then nothing was sent and the task
+  /// stays due). Returns whether it was published.
   template <class F>
   bool publish(const std::string& id, time_point now, F&& publish) {
     auto i = entries_.find(id);
     if (i == entries_.end() || i->second.view.state != task_state::pending)
       return false;
     auto& e = i->second;
+    // No result in time: the owner may be wedged; another member gets it.
+    if (e.attempt > 0 && !e.due && !e.owner.empty())
+      add_once(e.skipped, e.owner);
+    auto excluded = e.declined;
+    excluded.insert(excluded.end(), e.skipped.begin(), e.skipped.end());
+    std::string owner = publish(i->first, e.attempt + 1, e.req, excluded);
+    if (owner.empty() && !e.skipped.empty()) {
+      // Every member was tried: start over with all that did not decline.
+      e.skipped.clear();
+      owner = publish(i->first, e.attempt + 1, e.req, e.declined);
+    }
+    if (owner.empty())
+      return false;
     if (e.attempt > 0)
       ++counters_.redelivered;
     ++e.attempt;
     e.published = now;
-    publish(i->first, e.attempt, e.req);
+    e.due = false;
+    e.owner = std::move(owner);
     return true;
   }
 
-  /// Calls `publish` (as above) for every pending task never published or
-  /// without a result for `redeliver_after`.
+  /// Calls `publish` (as above) for every pending task that is due: never
+  /// published, marked due, or without a result for `redeliver_after`.
   template <class F>
   void publish_due(time_point now, F&& publish) {
     for (auto& id : pending_ids(now))
       this->publish(id, now, publish);
   }
+
+  /// Member `member` declined pending task `id` (its node holds another
+  /// key): the task is due for another member. Returns false if `id` is
+  /// not pending.
+  bool decline(const std::string& id, const std::string& member);
+
+  /// Marks every pending task last published to `member` due (the member
+  /// is gone); returns how many.
+  size_t owner_lost(const std::string& member);
+
+  /// Marks every pending task due (the front moved to another hub).
+  void all_due();
 
   /// Records a result; only the first result of a pending task counts.
   recorded record(const result& r, time_point now);
@@ -151,6 +181,13 @@ private:
     std::string digest;
     task_view view;
     uint32_t attempt = 0;
+    /// The member it was last published to, and the members it must not
+    /// go to (see `publish`); bounded by `limits::members`.
+    std::string owner;
+    std::vector<std::string> declined;
+    std::vector<std::string> skipped;
+    /// Published again at the next `publish_due`, whatever its age.
+    bool due = false;
     time_point created;
     /// When the task was last published; epoch if never.
     time_point published;
@@ -159,6 +196,7 @@ private:
   };
 
   std::vector<std::string> pending_ids(time_point now) const;
+  static void add_once(std::vector<std::string>& xs, const std::string& x);
   caf::expected<task_view> take(const std::string& id);
   static caf::error unknown(const std::string& id);
   void finish(const std::string& id, entry& e, time_point now);

@@ -13,8 +13,9 @@
 #include "actors/core/metrics.hpp"
 #include "actors/core/text.hpp"
 #include "actors/protocol/fwd.hpp"
-#include "actors/protocol/group_lookup.hpp"
+#include "actors/protocol/hub_links.hpp"
 #include "actors/protocol/identity.hpp"
+#include "actors/protocol/membership.hpp"
 #include "actors/protocol/validate.hpp"
 #include "actors/runtime/guard.hpp"
 
@@ -36,33 +37,71 @@ struct task_desk_state {
   choreography_options opts;
   std::shared_ptr<front_status> status;
   std::shared_ptr<task_book> book;
-  /// Proves this front's name to the hub; checks the verifiers' results.
+  /// Proves this front's name to the hubs; checks the verifiers' results.
   std::shared_ptr<const node_identity> identity;
   bool fault_injection = false;
-  /// The hub's groups: this front publishes to the task group (without
-  /// joining it) and joins the result group.
-  std::optional<hub_groups> groups;
+  /// Every hub: this front joins its result group and the member group on
+  /// each, and publishes through the first it has (`current`).
+  std::optional<hub_links> links;
+  size_t current = hub_links::npos;
+  /// Tasks wait until then after a move to another hub (see `use`).
+  clock_type::time_point settle_until;
+  /// The consumers beating on each hub, and their beats' checks.
+  std::vector<membership> members;
+  std::vector<beat_checker> beats;
   /// Declines per verifier node: it holds another key than this front pins.
   name_counts misconfigured;
 
-  void on_lookup(group_lookup& r) {
-    auto grp = groups->on_lookup(r);
-    if (grp != nullptr && grp == &groups->tasks()) {
-      status->tasks_joined = true;
-      publish_due();
+  void on_joined(local::hub_joined& x) {
+    auto i = links->on_joined(x);
+    if (i == hub_links::npos)
+      return;
+    if (current == hub_links::npos)
+      use(i);
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    auto i = links->on_down(msg);
+    if (i == hub_links::npos)
+      return;
+    members[i] = membership{};
+    if (i == current)
+      use(links->first_joined());
+  }
+
+  // Publishes through hub `i` from now on (`npos`: none, tasks are refused).
+  // Whatever is pending goes out again through it: what was sent through
+  // the hub before may have died with it (at-least-once; the first result
+  // of each task counts).
+  void use(size_t i) {
+    current = i;
+    status->tasks_joined = i != hub_links::npos;
+    if (i == hub_links::npos) {
+      log::warning("no choreography hub reachable: tasks are refused until "
+                   "one is");
+      return;
     }
+    log::info("publishing tasks through hub ", links->address(i));
+    // The consumers there beat first, so that what is pending spreads over
+    // all of them rather than going to the first that beats.
+    settle_until = clock_type::now() + 2 * opts.beat_interval;
+    book->all_due();
   }
 
-  void on_group_down(const caf::group_down_msg& msg) {
-    if (groups->on_down(msg))
-      status->tasks_joined = false;
-  }
-
+  // Sends a task to its owner among the consumers of the current hub.
   auto publisher() {
-    return [this](const std::string& id, uint32_t attempt,
-                  const verify_request& req) {
-      self->send(groups->tasks(), choreo_task{id, attempt, req});
-    };
+    return
+      [this](const std::string& id, uint32_t attempt, const verify_request& req,
+             const std::vector<std::string>& excluded) -> std::string {
+        if (current == hub_links::npos || clock_type::now() < settle_until)
+          return {};
+        auto owner = members[current].owner(id, excluded);
+        if (!owner.empty())
+          self->send(links->at(current), publish_atom::value,
+                     task_topic(std::string{node_of(owner)}),
+                     choreo_task{id, attempt, req, {}});
+        return owner;
+      };
   }
 
   void submit(task_submission& s) {
@@ -71,17 +110,12 @@ struct task_desk_state {
       self->quit(caf::make_error(ec::injected_fault, "task desk crash"));
       return;
     }
-    if (!groups->tasks()) {
+    if (current == hub_links::npos) {
       // Not accepted into a void: the client retries (503, Retry-After)
-      // and tasks accepted earlier wait in the book for the hub.
-      s.done(caf::make_error(
-        ec::unavailable,
-        groups->stale()
-          ? "the choreography hub " + groups->hub()
-              + " came back after a partition with groups this node cannot "
-                "use again (CAF 0.17); restart this node"
-          : "the choreography hub " + groups->hub()
-              + " is not reachable; retry"));
+      // and tasks accepted earlier wait in the book for a hub.
+      s.done(
+        caf::make_error(ec::unavailable, "no choreography hub is reachable ("
+                                           + join(opts.hubs) + "); retry"));
       return;
     }
     auto now = clock_type::now();
@@ -91,15 +125,62 @@ struct task_desk_state {
       return;
     }
     metrics::pending_tasks().Set(static_cast<double>(book->pending()));
-    if (groups->tasks())
-      book->publish(*id, now, publisher());
-    // Otherwise published by tick() once the group is back.
+    // Without a consumer yet, published by tick() once one beats.
+    book->publish(*id, now, publisher());
     s.done(std::move(*id));
   }
 
+  static std::string join(const std::vector<std::string>& xs) {
+    std::string out;
+    for (auto& x : xs)
+      out += (out.empty() ? "" : ", ") + x;
+    return out;
+  }
+
   void publish_due() {
-    if (groups->tasks())
+    if (current != hub_links::npos)
       book->publish_due(clock_type::now(), publisher());
+  }
+
+  // A consumer beat on hub `i`: it may take tasks there; one that leaves
+  // hands its pending tasks to the others.
+  void on_beat(const member_beat& b) {
+    auto i = links->index_of(self->current_sender());
+    if (i == hub_links::npos)
+      return; // not through a hub of ours
+    if (auto err = beats[i].check(*identity, b)) {
+      refuse(name, std::move(err));
+      return;
+    }
+    switch (members[i].beat(b.member, b.leaving, clock_type::now())) {
+      case membership::change::joined:
+        log::info("consumer ", b.member, " joined on hub ", links->address(i));
+        if (i == current)
+          publish_due();
+        break;
+      case membership::change::left:
+        log::info("consumer ", b.member, " left hub ", links->address(i));
+        beats[i].forget(b.member);
+        if (i == current)
+          owner_lost(b.member);
+        break;
+      case membership::change::refused: {
+        static std::atomic<int64_t> last_ms{0};
+        if (log::throttle(last_ms))
+          log::warning("consumer ", b.member, " ignored: ", members[i].size(),
+                       " known (the limit)");
+        break;
+      }
+      case membership::change::none:
+        break;
+    }
+  }
+
+  void owner_lost(const std::string& member) {
+    auto n = book->owner_lost(member);
+    if (n > 0)
+      log::info(n, " pending task(s) of ", member, " go to other consumers");
+    publish_due();
   }
 
   // Records a batch of results signed by the verifier node that made them;
@@ -131,21 +212,21 @@ struct task_desk_state {
   }
 
   // A verifier node holds another key than this front pins: it declined a
-  // task (another verifier takes it). Counted per instance for the view.
+  // task, which goes to another consumer. Counted per node for the view.
   void on_decline(const task_decline& d) {
     if (auto err = check_signed(*identity, d)) {
       refuse(name, std::move(err));
       return;
     }
-    // Only a task of this front says something about the verifier; a
-    // rogue's task without the pinned fingerprint says nothing.
-    if (!book->is_pending(d.id))
+    // Only a task of this front says something about the verifier.
+    if (!book->decline(d.id, d.member))
       return;
     misconfigured.add(std::string{node_of(d.member)});
     static std::atomic<int64_t> last_ms{0};
     if (log::throttle(last_ms))
       log::error("verifier ", node_of(d.member),
                  " is misconfigured: ", d.reason);
+    publish_due();
   }
 
   void tick() {
@@ -156,6 +237,14 @@ struct task_desk_state {
       log::warning(book->stats().timed_out - timed_out,
                    " task(s) failed: no result within "
                    "choreography.task-timeout");
+    for (size_t i = 0; i < members.size(); ++i)
+      for (auto& m : members[i].expire(now, opts.member_timeout)) {
+        log::warning("consumer ", m, " is silent on hub ", links->address(i));
+        metrics::failure_detections("task-desk", "member").Increment();
+        beats[i].forget(m);
+        if (i == current)
+          book->owner_lost(m);
+      }
     publish_due();
     metrics::pending_tasks().Set(static_cast<double>(book->pending()));
     self->delayed_send(self, opts.tick_interval, local::tick{});
@@ -164,8 +253,13 @@ struct task_desk_state {
   desk_counters counters() const {
     auto& c = book->stats();
     desk_counters x;
-    x.hub = opts.hub;
-    x.joined = groups->tasks() && groups->results();
+    x.joined = current != hub_links::npos;
+    if (x.joined) {
+      x.hub = links->address(current);
+      x.members = members[current].size();
+    }
+    for (size_t i = 0; i < links->size(); ++i)
+      x.hubs.emplace_back(links->address(i), links->at(i) != nullptr);
     x.accepted = c.accepted;
     x.pending = book->pending();
     x.redelivered = c.redelivered;
@@ -192,20 +286,26 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
   st.opts = std::move(opts);
   st.fault_injection = fault_injection;
   st.status->tasks_joined = false;
-  st.groups.emplace(self, st.identity,
-                    hub_groups::config{st.opts.hub, st.opts.lookup_timeout,
-                                       st.opts.lookup_retry, false});
-  st.groups->lookup_all();
+  st.links.emplace(
+    self, st.identity,
+    hub_links::config{st.opts.hubs,
+                      {result_topic(st.identity->name), member_topic},
+                      st.opts.lookup_timeout,
+                      st.opts.lookup_retry});
+  st.members.resize(st.opts.hubs.size());
+  st.beats.resize(st.opts.hubs.size());
+  st.links->start();
+  self->set_down_handler(
+    [self](caf::down_msg& msg) { self->state.on_down(msg); });
   self->send(self, local::tick{});
   drop_unexpected(self, st.name);
   const char* name = st.name;
   return {
+    guard(name, [self](local::hub_joined& x) { self->state.on_joined(x); }),
     guard(name,
-          [self](lookup_atom, group_lookup& r) { self->state.on_lookup(r); }),
-    guard(name,
-          [self](local::lookup& x) { self->state.groups->lookup(x.name); }),
-    guard(name,
-          [self](caf::group_down_msg& msg) { self->state.on_group_down(msg); }),
+          [self](local::reconnect_hub& x) {
+            self->state.links->reconnect(x.index);
+          }),
     guard(name,
           [self](submit_atom, task_submission& s) { self->state.submit(s); }),
     guard(name,
@@ -215,6 +315,7 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
           }),
     guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
     guard(name, [self](const task_decline& d) { self->state.on_decline(d); }),
+    guard(name, [self](const member_beat& b) { self->state.on_beat(b); }),
     guard(name, [self](local::tick) { self->state.tick(); }),
     guard(name, [self](local::counters) { return self->state.counters(); }),
   };

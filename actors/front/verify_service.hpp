@@ -87,9 +87,14 @@ struct node_row {
 
 /// The task desk's counters (choreography).
 struct desk_counters {
+  /// The hub the desk publishes through (empty: none reachable).
   std::string hub;
-  /// Whether it has the hub's groups.
+  /// Whether it has a hub to publish through.
   bool joined = false;
+  /// Every configured hub and whether the desk has joined it.
+  std::vector<std::pair<std::string, bool>> hubs;
+  /// Consumers beating on the hub it publishes through.
+  uint64_t members = 0;
   uint64_t accepted = 0;
   uint64_t pending = 0;
   uint64_t redelivered = 0;
@@ -130,7 +135,7 @@ struct front_status {
   std::atomic<size_t> verifiers_known{0};
   /// Verification jobs waiting for an answer.
   std::atomic<size_t> in_flight{0};
-  /// Whether the task desk uses the hub's groups (choreography).
+  /// Whether the task desk has a hub to publish through (choreography).
   std::atomic<bool> tasks_joined{false};
   /// Whether nodes talk in plaintext (tls.insecure=true).
   std::atomic<bool> plaintext{false};

@@ -280,8 +280,11 @@ node_config::node_config() {
   auto& c = opts.choreography;
   opt_group{custom_options_, "choreography"}
     .add(c.hub, "hub",
-         "hub node with the task and result groups: "
-         "\"host:port\" (empty: choreography off)")
+         "the hub node: \"host:port\" (empty: choreography off); one "
+         "hub of choreography.hubs")
+    .add(c.hubs, "hubs",
+         "hub nodes, [\"host:port\", ...] in order of preference: fronts "
+         "publish through the first reachable, consumers join all")
     .add(c.max_pending, "max-pending", "front: pending tasks before 503")
     .add(c.redeliver_after, "redeliver-after",
          "front: publish a task again after this long without result")
@@ -291,14 +294,14 @@ node_config::node_config() {
     .add(c.keep_for, "keep-for", "front: how long finished tasks are kept")
     .add(c.tick_interval, "tick-interval",
          "front: how often tasks are expired and redelivered")
-    .add(c.beat_interval, "beat-interval", "verifier: heartbeat period")
+    .add(c.beat_interval, "beat-interval",
+         "verifier: heartbeat period (front: waits two after a hub move)")
     .add(c.member_timeout, "member-timeout",
-         "verifier: silence after which a member's tasks are taken over")
-    .add(c.warm_up, "warm-up", "verifier: time to learn members first")
+         "front: silence after which a consumer's tasks go to the others")
     .add(c.lookup_timeout, "lookup-timeout",
-         "give up a group lookup after this long and retry")
+         "give up each step of joining a hub after this long and retry")
     .add(c.lookup_retry, "lookup-retry",
-         "pause before looking a group up again");
+         "pause before connecting to a failed or lost hub again");
   auto& t = opts.tls;
   opt_group{custom_options_, "tls"}
     .add(t.ca, "ca", "PEM CA certificate(s) trusted for peers")
@@ -488,14 +491,29 @@ caf::error node_config::validate() {
                      "on node.port; run them as separate nodes");
   using namespace std::chrono_literals;
   auto& c = opts.choreography;
-  if (!c.hub.empty() && !parse_host_port(c.hub))
-    return bad(file, "choreography.hub=\"" + c.hub
-                       + "\": not host:port with a port in 1..65535");
+  if (!c.hub.empty() && !c.hubs.empty())
+    return bad(file, "choreography.hub and choreography.hubs are both set; "
+                     "keep one (hub is the one-hub case of hubs; on the "
+                     "command line, --choreography.hub=\"\" clears the "
+                     "file's hub)");
+  if (!c.hub.empty())
+    c.hubs = {c.hub};
+  if (c.hubs.size() > limits::hubs)
+    return bad(file, "choreography.hubs: at most "
+                       + std::to_string(limits::hubs) + " hubs");
+  for (size_t i = 0; i < c.hubs.size(); ++i) {
+    if (!parse_host_port(c.hubs[i]))
+      return bad(file, "choreography.hubs: '" + c.hubs[i]
+                         + "' is not host:port with a port in 1..65535");
+    if (std::find(c.hubs.begin(), c.hubs.begin() + i, c.hubs[i])
+        != c.hubs.begin() + i)
+      return bad(file, "choreography.hubs: '" + c.hubs[i] + "' twice");
+  }
   {
     if (c.redeliver_after <= 0s || c.task_timeout <= 0s || c.keep_for <= 0s
         || c.beat_interval <= 0s || c.member_timeout <= 0s
         || c.lookup_timeout <= 0s || c.lookup_retry <= 0s
-        || c.tick_interval <= 0s || c.warm_up < 0s)
+        || c.tick_interval <= 0s)
       return bad(file, "choreography: durations must be positive");
     if (c.max_pending < 1 || c.keep_results < 1)
       return bad(file, "choreography.max-pending and keep-results must be "
@@ -555,9 +573,9 @@ caf::error node_config::validate() {
     if (f.supervisor.empty() && how == style::orchestration)
       return bad(file, "front.supervisor is required for the orchestration "
                        "style, e.g. supervisor=\"127.0.0.1:4100\"");
-    if (c.hub.empty() && how == style::choreography)
-      return bad(file, "choreography.hub is required for the choreography "
-                       "style, e.g. hub=\"127.0.0.1:4200\"");
+    if (c.hubs.empty() && how == style::choreography)
+      return bad(file, "choreography.hub (or hubs) is required for the "
+                       "choreography style, e.g. hub=\"127.0.0.1:4200\"");
     if (!f.supervisor.empty() && !parse_host_port(f.supervisor))
       return bad(file, "front.supervisor=\"" + f.supervisor
                          + "\": not host:port with a port in 1..65535");

@@ -37,8 +37,9 @@ using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using task_atom = caf::atom_constant<caf::atom("task")>;
-using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 } // namespace duet
 
@@ -70,16 +71,6 @@ typename Inspector::result_type inspect(Inspector& f, batch_verdicts& x) {
   return f(caf::meta::type_name("batch_verdicts"), x.verifier, x.answers);
 }
 
-/// The outcome of a guarded remote group lookup (local only).
-struct group_lookup {
-  /// The group's name, e.g. "duet-tasks".
-  std::string name;
-  /// Invalid if the lookup failed or timed out...
-  caf::group grp;
-  /// ...and then why.
-  caf::error error;
-};
-
 // -- proofs of identity -------------------------------------------------------
 
 /// Proof that a node holds the certificate (and its key) of the name it
@@ -99,19 +90,25 @@ typename Inspector::result_type inspect(Inspector& f, identity_proof& x) {
            x.signature);
 }
 
-// -- choreography messages (broadcast through CAF groups) --------------------
+// -- choreography messages (through the hubs' groups, see hub/hub.hpp) ------
 
-/// A task on the task group.
+/// A task, published by a front to the task group of the verifier node that
+/// owns it.
 struct choreo_task {
   std::string id;
   /// 1 for the first publication, +1 per redelivery.
   uint32_t attempt = 1;
   verify_request req;
+  /// The front that published it: set by the hub (from the publisher's
+  /// proven name), never by the publisher. Its results go to this front's
+  /// result group.
+  std::string reply_to{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, choreo_task& x) {
-  return f(caf::meta::type_name("choreo_task"), x.id, x.attempt, x.req);
+  return f(caf::meta::type_name("choreo_task"), x.id, x.attempt, x.req,
+           x.reply_to);
 }
 
 /// A result on the result group.
@@ -181,6 +178,27 @@ typename Inspector::result_type inspect(Inspector& f, member_beat& x) {
   return f(caf::meta::type_name("member_beat"), x.member, x.leaving, x.proof);
 }
 
+// -- the hub ------------------------------------------------------------------
+
+/// A hub: CAF groups of the choreography, one per topic, that members join
+/// and publish to through the hub actor (see hub/hub.hpp). Topics:
+/// "tasks/<verifier node>", "results/<front>" and "members".
+using hub_actor = caf::typed_actor<
+  // Returns a fresh challenge (a nonce) to sign for the next join.
+  caf::replies_to<challenge_atom>::with<std::string>,
+  // Subscribes the sender to `topic`, for node `name` that proves its name
+  // (a verifier node its own task group, a front its own result group and
+  // the member group). Answers true.
+  caf::replies_to<join_atom, std::string, std::string,
+                  identity_proof>::with<bool>,
+  // A front publishes a task to the task group of a verifier node.
+  caf::reacts_to<publish_atom, std::string, choreo_task>,
+  // A verifier node publishes results and declines to a front's group.
+  caf::reacts_to<publish_atom, std::string, result_batch>,
+  caf::reacts_to<publish_atom, std::string, task_decline>,
+  // A verifier node beats on the member group.
+  caf::reacts_to<publish_atom, member_beat>>;
+
 // -- local-only messages ------------------------------------------------------
 
 /// Messages an actor sends itself (timers, retries) and main's orders to its
@@ -226,9 +244,17 @@ struct start {
 /// Node agent: deregister from the supervisor before a clean stop.
 struct deregister {};
 
-/// Consumer and task desk: look group `name` up on the hub again.
-struct lookup {
-  std::string name;
+/// Consumer and task desk: connect to hub number `index` again.
+struct reconnect_hub {
+  size_t index = 0;
+};
+
+/// Consumer and task desk: hub number `index` answered every join.
+struct hub_joined {
+  size_t index = 0;
+  /// The attempt it answers (see hub_links).
+  uint64_t epoch = 0;
+  hub_actor hub;
 };
 
 /// Task desk: answer its counters for the cluster view (a JSON object).
@@ -324,15 +350,6 @@ typename Inspector::result_type inspect(Inspector& f, node_view& x) {
            x.instances, x.conflicts, x.last_conflict);
 }
 
-/// The hub's group server: hands out its two groups (see groups.hpp).
-using group_server_actor = caf::typed_actor<
-  // Returns a fresh challenge (a nonce) to sign for the next lookup.
-  caf::replies_to<challenge_atom>::with<std::string>,
-  // Returns the hub's group `name` ("duet-tasks" or "duet-results") to a
-  // node that proves the name it claims.
-  caf::replies_to<caf::get_atom, std::string, std::string,
-                  identity_proof>::with<caf::group>>;
-
 /// The supervisor's whole registry.
 struct registry {
   std::vector<node_view> nodes;
@@ -374,7 +391,6 @@ using verifier_node_impl
 
 } // namespace duet
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::group_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::tick)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::flush)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::reconnect)
@@ -383,7 +399,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::reconnect_supervisor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::respawn)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::deregister)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::reconnect_hub)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::hub_joined)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duet::local::counters)
 
 // clang-format off

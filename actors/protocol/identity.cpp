@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "actors/core/limits.hpp"
 #include "actors/core/text.hpp"
 #include "actors/crypto/digest.hpp"
 #include "actors/crypto/keyring.hpp"
@@ -118,6 +119,57 @@ int64_t beat_stamp(const std::string& challenge, bool leaving,
       != 0)
     return -1;
   return stamp;
+}
+
+namespace {
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace
+
+member_beat make_beat(const node_identity& self, const std::string& member,
+                      bool leaving) {
+  member_beat b{member, leaving, {}};
+  if (auto proof = self.prove(purpose::beat,
+                              beat_challenge(unix_ms(), leaving, member)))
+    b.proof = std::move(*proof);
+  return b;
+}
+
+caf::error beat_checker::check(const node_identity& self,
+                               const member_beat& b) {
+  if (auto err = duet::check(b))
+    return err;
+  if (!self.enabled())
+    return {};
+  auto stamp = beat_stamp(b.proof.challenge, b.leaving, b.member);
+  if (stamp < 0)
+    return caf::make_error(ec::invalid_message,
+                           "a beat whose proof is for another beat");
+  auto now = unix_ms();
+  auto ttl
+    = std::chrono::duration_cast<std::chrono::milliseconds>(self.proof_ttl)
+        .count();
+  if (stamp < now - ttl || stamp > now + ttl)
+    return caf::make_error(ec::invalid_message,
+                           "a beat of " + b.member + " is stamped more than "
+                             + std::to_string(ttl)
+                             + " ms off this node's clock");
+  if (auto i = last_stamp_.find(b.member);
+      i != last_stamp_.end() && stamp <= i->second)
+    return caf::make_error(ec::invalid_message,
+                           "a beat of " + b.member + " older than the last");
+  if (auto err = self.check(purpose::beat, std::string{node_of(b.member)},
+                            b.proof, {role::verifier}))
+    return err;
+  if (last_stamp_.size() >= limits::members * 2)
+    last_stamp_.clear();
+  last_stamp_[b.member] = stamp;
+  return {};
 }
 
 caf::error check_signed(const node_identity& self, const result_batch& x) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -105,6 +106,26 @@ std::string beat_challenge(int64_t unix_ms, bool leaving,
 /// `leaving` and `member`; -1 otherwise.
 int64_t beat_stamp(const std::string& challenge, bool leaving,
                    const std::string& member);
+
+/// Returns a heartbeat of consumer `member` of this node, signed now.
+member_beat make_beat(const node_identity& self, const std::string& member,
+                      bool leaving);
+
+/// Checks the consumers' heartbeats: proven by the member's node, stamped
+/// within tls.proof-ttl of this node's clock and newer than the member's
+/// last (a replayed beat is older). Remembers a bounded number of members.
+class beat_checker {
+public:
+  caf::error check(const node_identity& self, const member_beat& b);
+
+  /// Forgets member `member` (it left).
+  void forget(const std::string& member) {
+    last_stamp_.erase(member);
+  }
+
+private:
+  std::unordered_map<std::string, int64_t> last_stamp_;
+};
 
 /// Checks a batch of results (validate.cpp) and its proof: signed by the
 /// node `signer` (a verifier) over the results' digest.

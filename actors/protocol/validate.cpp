@@ -171,6 +171,9 @@ caf::error check(const choreo_task& x) {
     return err;
   if (x.attempt == 0)
     return invalid("task " + x.id + ": attempt 0");
+  if (!x.reply_to.empty())
+    if (auto err = check_name(x.reply_to, "front"))
+      return err;
   return check(x.req);
 }
 

@@ -23,14 +23,14 @@ public:
   using clock_type = std::chrono::steady_clock;
   using time_point = clock_type::time_point;
 
-  /// A task seen on the task group, without a result yet.
+  /// A task seen on this node's task group, without a result yet.
   struct seen_task {
     choreo_task task;
     /// Being verified, or verified with its result waiting to be published.
     bool in_progress = false;
     time_point seen_at;
-    /// Members that declined it (their nodes hold another key).
-    std::vector<std::string> declined{};
+    /// The hub it came through (an index of the consumer's hubs).
+    size_t hub = 0;
   };
 
   explicit task_memory(size_t max_seen = limits::seen_tasks,

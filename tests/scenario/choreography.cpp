@@ -268,3 +268,145 @@ TEST_SUITE("scenario.choreography") {
   }
 
 } // TEST_SUITE
+
+namespace {
+
+// The sum of a Prometheus counter's samples whose labels contain `labels`.
+double metric(const std::string& text, const std::string& name,
+              const std::string& labels) {
+  double sum = 0;
+  size_t pos = 0;
+  while ((pos = text.find(name + "{", pos)) != std::string::npos) {
+    auto end = text.find('\n', pos);
+    auto line = text.substr(pos, end - pos);
+    pos = end;
+    if (line.find(labels) == std::string::npos)
+      continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// Messages and payload bytes through the hub per task, in and out, for
+// `n` tasks on a cluster of `verifiers` verifier nodes.
+std::pair<double, double> hub_traffic_per_task(size_t verifiers, int n) {
+  cluster_options opts;
+  opts.verifiers = verifiers;
+  opts.hub = true;
+  cluster c{opts};
+  REQUIRE(c.wait_members(30s));
+  auto before = c.hub_metrics();
+  std::map<std::string, bool> tasks;
+  for (int i = 0; i < n; ++i) {
+    auto id = submit_task(c, seed_body(i % 2 == 0));
+    REQUIRE_FALSE(id.empty());
+    tasks[id] = i % 2 == 0;
+  }
+  CHECK(await_final(c, tasks, 30000ms).empty());
+  check_answers(c, tasks);
+  auto after = c.hub_metrics();
+  // Tasks and results only: beats go on whether there are tasks or not.
+  auto delta = [&](const char* name) {
+    double sum = 0;
+    for (auto kind : {"kind=\"task\"", "kind=\"results\""})
+      sum += metric(after, name, kind) - metric(before, name, kind);
+    return sum / n;
+  };
+  return {delta("duet_hub_messages_total"),
+          delta("duet_hub_payload_bytes_total")};
+}
+
+} // namespace
+
+TEST_SUITE("scenario.choreography") {
+  TEST_CASE("two hubs: kill -9 of the hub in use under load loses no task "
+            "and tasks are still accepted") {
+    auto opts = choreographed();
+    opts.second_hub = true;
+    cluster c{opts};
+    REQUIRE_MESSAGE(c.wait_members(), c.view().dump(), "\n",
+                    c.front->err().substr(0, 3000));
+    // The consumers join both hubs; the front publishes through the first
+    // it joined.
+    auto first = stats(c)["hub"] == "127.0.0.1:" + std::to_string(c.hub_port);
+    auto& used = first ? c.hub : c.hub2;
+    auto other = "127.0.0.1:"
+                 + std::to_string(first ? c.hub2_port : c.hub_port);
+    REQUIRE(wait_until(
+      [&] {
+        auto hubs = stats(c)["hubs"];
+        return hubs.size() == 2 && hubs[0]["joined"] == true
+               && hubs[1]["joined"] == true;
+      },
+      10000ms));
+    std::map<std::string, bool> tasks;
+    std::mutex mtx;
+    std::atomic<int> refused{0};
+    using clock_type = std::chrono::steady_clock;
+    auto last_accept = clock_type::now();
+    clock_type::duration longest_gap{0};
+    clock_type::time_point killed_at;
+    {
+      client_threads load{2, [&](int t, int i) {
+                            if (i >= 20000)
+                              return;
+                            auto valid = (t + i) % 2 == 0;
+                            auto id = submit_task(c, seed_body(valid));
+                            std::lock_guard<std::mutex> guard{mtx};
+                            if (id.empty()) {
+                              ++refused;
+                              return;
+                            }
+                            auto now = clock_type::now();
+                            if (killed_at != clock_type::time_point{})
+                              longest_gap = std::max(longest_gap,
+                                                     now - last_accept);
+                            last_accept = now;
+                            tasks[id] = valid;
+                          }};
+      std::this_thread::sleep_for(1000ms);
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        killed_at = clock_type::now();
+        last_accept = killed_at;
+      }
+      used->signal(SIGKILL);
+      used->wait(5000ms);
+      CHECK(wait_until([&] { return stats(c)["hub"] == other; }, 5000ms));
+      std::this_thread::sleep_for(2000ms);
+      load.stop();
+    }
+    MESSAGE(tasks.size(), " tasks accepted, ", refused.load(),
+            " refused (pending limit); longest time without an accepted "
+            "task after the kill: ",
+            std::chrono::duration_cast<std::chrono::milliseconds>(longest_gap)
+              .count(),
+            " ms");
+    REQUIRE(tasks.size() > 100);
+    // The front moved to the other hub at once: tasks went on being
+    // accepted (503s here are max-pending's backpressure, from 2 clients
+    // without pause).
+    CHECK(longest_gap < 2s);
+    CHECK(await_final(c, tasks, 45000ms).empty());
+    check_answers(c, tasks);
+    auto st = stats(c);
+    MESSAGE(st.dump());
+    // One final answer per task: later results only count as duplicates.
+    CHECK(st["results"].get<uint64_t>()
+          == tasks.size() + st["duplicates"].get<uint64_t>());
+  }
+
+  TEST_CASE("hub traffic per task does not grow with the verifier nodes") {
+    auto one = hub_traffic_per_task(1, 300);
+    auto six = hub_traffic_per_task(6, 300);
+    MESSAGE("per task through the hub, 1 verifier node: ", one.first,
+            " messages, ", one.second, " payload bytes; 6 nodes: ", six.first,
+            " messages, ", six.second, " payload bytes");
+    // A task in and out, and its result in a batch in and out (batches
+    // make results cost less than one message each).
+    CHECK(one.first <= 4.0);
+    CHECK(six.first <= 4.0);
+    CHECK(six.second <= one.second * 1.2);
+    CHECK(six.second >= one.second * 0.8);
+  }
+}

@@ -339,7 +339,10 @@ TEST_SUITE("scenario.hardening") {
         if (res.status == 503)
           ++unavailable;
       });
-    std::this_thread::sleep_for(300ms);
+    // All four wait in the router (on a loaded machine they may take a
+    // while to get there).
+    CHECK(
+      wait_until([&] { return c.health().value("inFlight", 0) == 4; }, 2000ms));
     auto crash = c.post("/api/direct/signature",
                         seed_body(true, "!router-crash"));
     CHECK(crash.status == 503);

@@ -130,8 +130,16 @@ cluster::cluster(cluster_options options)
   }
   for (int attempt = 0; opts.hub && attempt < 3; ++attempt) {
     hub_port = free_port();
+    hub_http_port = free_port();
     start_hub();
     if (started(*hub))
+      break;
+  }
+  for (int attempt = 0; opts.hub && opts.second_hub && attempt < 3; ++attempt) {
+    hub2_port = free_port();
+    hub2_http_port = free_port();
+    start_hub(1);
+    if (started(*hub2))
       break;
   }
   verifiers.resize(opts.verifiers);
@@ -161,7 +169,8 @@ cluster::cluster(cluster_options options)
                    + std::to_string(supervisor_port));
   else
     args.push_back("--front.supervisor=\"\"");
-  args.push_back(hub_arg());
+  for (auto& arg : hub_args())
+    args.push_back(arg);
   args.push_back(opts.hub          ? "--front.style=choreography"
                  : opts.supervisor ? "--front.style=orchestration"
                                    : "--front.style=direct");
@@ -180,7 +189,7 @@ cluster::cluster(cluster_options options)
 
 cluster::~cluster() {
   // Stop every node at once; each may take a moment to shut down.
-  for (auto* p : {front.get(), supervisor.get(), hub.get()})
+  for (auto* p : {front.get(), supervisor.get(), hub.get(), hub2.get()})
     if (p != nullptr)
       p->signal(SIGTERM);
   for (auto& v : verifiers)
@@ -190,6 +199,7 @@ cluster::~cluster() {
   verifiers.clear();
   supervisor.reset();
   hub.reset();
+  hub2.reset();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
 }
@@ -203,8 +213,9 @@ void cluster::start_verifier(size_t i) {
     "--node.name=verifier-" + std::to_string(i + 1),
     opts.supervisor
       ? "--verifier.supervisor=127.0.0.1:" + std::to_string(supervisor_port)
-      : std::string{"--verifier.supervisor=\"\""},
-    hub_arg()};
+      : std::string{"--verifier.supervisor=\"\""}};
+  for (auto& arg : hub_args())
+    args.push_back(arg);
   if (opts.insecure)
     args.push_back("--tls.insecure=true");
   for (auto& arg : opts.verifier_extra)
@@ -213,17 +224,31 @@ void cluster::start_verifier(size_t i) {
                             dir + "/verifier-" + std::to_string(i + 1));
 }
 
-std::string cluster::hub_arg() const {
-  return opts.hub ? "--choreography.hub=127.0.0.1:" + std::to_string(hub_port)
-                  : std::string{"--choreography.hub=\"\""};
+std::vector<std::string> cluster::hub_args() const {
+  if (!opts.hub)
+    return {"--choreography.hub=\"\""};
+  if (!opts.second_hub)
+    return {"--choreography.hub=127.0.0.1:" + std::to_string(hub_port)};
+  // The config files name one hub: cleared.
+  return {"--choreography.hub=\"\"",
+          "--choreography.hubs=[\"127.0.0.1:" + std::to_string(hub_port)
+            + "\",\"127.0.0.1:" + std::to_string(hub2_port) + "\"]"};
 }
 
-void cluster::start_hub() {
-  std::vector<std::string> args{"--node.port=" + std::to_string(hub_port),
-                                "--node.http-port=0"};
+void cluster::start_hub(size_t which) {
+  auto port = which == 0 ? hub_port : hub2_port;
+  auto http = which == 0 ? hub_http_port : hub2_http_port;
+  std::vector<std::string> args{"--node.port=" + std::to_string(port),
+                                "--node.http-port=" + std::to_string(http)};
   if (opts.insecure)
     args.push_back("--tls.insecure=true");
-  hub = start_node("hub.ini", std::move(args), dir + "/hub");
+  (which == 0 ? hub : hub2) = start_node("hub.ini", std::move(args),
+                                         dir + (which == 0 ? "/hub" : "/hub2"));
+}
+
+std::string cluster::hub_metrics(size_t which) {
+  auto port = which == 0 ? hub_http_port : hub2_http_port;
+  return http_request(port, "GET", "/metrics", {}, 2000ms).body;
 }
 
 bool cluster::wait_members(std::chrono::milliseconds timeout) {
@@ -233,25 +258,11 @@ bool cluster::wait_members(std::chrono::milliseconds timeout) {
       for (auto& v : verifiers)
         if (v && v->running())
           ++running;
-      for (auto& v : verifiers) {
-        if (!v || !v->running())
-          continue;
-        // Counts "member ... joined" lines since the last (re)start.
-        auto err = v->err();
-        size_t n = 0;
-        for (auto pos = err.find(" joined\n"); pos != std::string::npos;
-             pos = err.find(" joined\n", pos + 1))
-          if (err.rfind("member ", pos) != std::string::npos)
-            ++n;
-        if (n + 1 < running)
-          return false;
-      }
-      // The front takes tasks once its desk has the hub's groups.
-      if (!front)
-        return true;
+      // The front has a hub and knows every running consumer on it.
       auto doc = view();
       return doc.is_object() && doc["choreography"].is_object()
-             && doc["choreography"].value("joined", false);
+             && doc["choreography"].value("joined", false)
+             && doc["choreography"].value("members", 0u) == running;
     },
     timeout);
 }

@@ -47,6 +47,9 @@ struct cluster_options {
   bool supervisor = false;
   /// Whether a hub runs; if so the front uses the choreography style.
   bool hub = false;
+  /// Whether a second hub runs (listed after the first in
+  /// choreography.hubs).
+  bool second_hub = false;
   std::vector<std::string> front_extra;
   std::vector<std::string> verifier_extra;
   std::vector<std::string> supervisor_extra;
@@ -67,11 +70,11 @@ public:
   /// (Re)starts the supervisor on its port.
   void start_supervisor();
 
-  /// (Re)starts the hub on its port.
-  void start_hub();
+  /// (Re)starts the hub (`which` 1: the second hub) on its ports.
+  void start_hub(size_t which = 0);
 
-  /// Waits until every running verifier saw the other running ones join the
-  /// task group (choreography).
+  /// Waits until the front has a hub and every running verifier's consumer
+  /// beats there (choreography).
   bool wait_members(std::chrono::milliseconds timeout = 15s);
 
   /// The `/api/cluster` document of the front.
@@ -89,8 +92,11 @@ public:
   /// The `/healthz` document of the front.
   nlohmann::json health();
 
-  /// `--choreography.hub=...` for this cluster's nodes.
-  std::string hub_arg() const;
+  /// `--choreography.hub(s)=...` for this cluster's nodes.
+  std::vector<std::string> hub_args() const;
+
+  /// The `/metrics` text of hub `which`.
+  std::string hub_metrics(size_t which = 0);
 
   cluster_options opts;
   std::string dir;
@@ -99,6 +105,11 @@ public:
   std::unique_ptr<process> supervisor;
   uint16_t hub_port = 0;
   std::unique_ptr<process> hub;
+  uint16_t hub2_port = 0;
+  std::unique_ptr<process> hub2;
+  /// HTTP ports of the hubs (/metrics).
+  uint16_t hub_http_port = 0;
+  uint16_t hub2_http_port = 0;
   std::vector<uint16_t> verifier_ports;
   /// HTTP ports of the verifier nodes (/metrics, /readyz).
   std::vector<uint16_t> verifier_http_ports;

@@ -32,10 +32,10 @@
 #include <caf/openssl/all.hpp>
 
 #include "actors/core/options.hpp"
-#include "actors/hub/group_server.hpp"
+#include "actors/hub/hub.hpp"
 #include "actors/protocol/connect.hpp"
 #include "actors/protocol/fwd.hpp"
-#include "actors/protocol/group_lookup.hpp"
+#include "actors/protocol/hub_links.hpp"
 #include "actors/protocol/identity.hpp"
 
 using namespace duet;
@@ -257,65 +257,92 @@ int send_bad_variant(caf::actor_system& sys, const std::string& host,
   return 0;
 }
 
-// Asks the hub's group server for group `name`, proving `as` with this
-// rogue's own certificate; invalid if refused.
-caf::group get_group(caf::actor_system& sys, caf::scoped_actor& self,
-                     const group_server_actor& server, const std::string& name,
-                     const std::string& as) {
-  std::string challenge;
-  self->request(server, 5s, challenge_atom::value)
-    .receive([&](std::string& x) { challenge = std::move(x); },
-             [](caf::error&) {});
+// A proof of `as` for `purpose` over `challenge` with this rogue's own
+// certificate (empty without --tls).
+identity_proof rogue_proof(const char* purpose, const std::string& challenge,
+                           const std::string& as) {
   identity_proof proof;
   if (rogue_identity && rogue_identity->self) {
     proof.certificate = rogue_identity->self->certificate();
     proof.challenge = challenge;
     proof.signature = *rogue_identity->self->sign(
-      duet::pki::proof_message("group", challenge, as));
+      duet::pki::proof_message(purpose, challenge, as));
   }
-  caf::group grp;
-  self->request(server, 5s, caf::get_atom::value, name, as, proof)
-    .receive([&](caf::group& x) { grp = std::move(x); },
+  return proof;
+}
+
+// Joins `topic` on the hub as `as`, proving it with this rogue's own
+// certificate; prints and returns whether the hub let it.
+bool join(caf::scoped_actor& self, const hub_actor& hub,
+          const std::string& topic, const std::string& as) {
+  std::string challenge;
+  self->request(hub, 5s, challenge_atom::value)
+    .receive([&](std::string& x) { challenge = std::move(x); },
+             [](caf::error&) {});
+  bool joined = false;
+  self
+    ->request(hub, 5s, join_atom::value, topic, as,
+              rogue_proof("group", challenge, as))
+    .receive([&](bool) { joined = true; },
              [&](caf::error& err) {
-               std::cout << "group " << name << " as " << as << ": refused "
-                         << sys.render(err) << "\n";
+               std::cout << "topic " << topic << " as " << as << ": refused "
+                         << self->system().render(err) << "\n";
              });
-  return grp;
+  return joined;
+}
+
+// A beat of member `member`, signed by this rogue (a certified verifier).
+member_beat rogue_beat(const std::string& member) {
+  using namespace std::chrono;
+  auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+               .count();
+  auto challenge = duet::beat_challenge(now, false, member);
+  return member_beat{member, false, rogue_proof("beat", challenge, "rogue")};
 }
 
 int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
   caf::scoped_actor self{sys};
-  auto server = connect<group_server_actor>(sys, host, port);
-  if (!server) {
-    std::cerr << "cannot reach the hub: " << sys.render(server.error()) << "\n";
+  auto hub = connect<hub_actor>(sys, host, port);
+  if (!hub) {
+    std::cerr << "cannot reach the hub: " << sys.render(hub.error()) << "\n";
     return 1;
   }
-  auto get = [&](const std::string& name, const std::string& as) {
-    return get_group(sys, self, *server, name, as);
-  };
-  // Claiming another node's name is refused; its own works.
-  get(task_group_name, "verifier-1");
-  auto tasks = get(task_group_name, "rogue");
-  auto results = get(result_group_name, "rogue");
-  ask(self, *server, "a group of its own", caf::get_atom::value,
-      std::string{"rogue-group"}, std::string{"rogue"}, identity_proof{});
-  if (!tasks || !results) {
-    std::cerr << "cannot join the groups\n";
+  // Claiming another node's name or group is refused; its own work.
+  join(self, *hub, "tasks/verifier-1", "verifier-1");
+  join(self, *hub, "tasks/verifier-1", "rogue");
+  join(self, *hub, "results/front", "rogue");
+  join(self, *hub, "rogue-group", "rogue");
+  self
+    ->request(*hub, 5s, join_atom::value, std::string{"tasks/rogue"},
+              std::string{"rogue"}, identity_proof{})
+    .receive([](bool) { std::cout << "joined without a proof\n"; },
+             [](caf::error&) { std::cout << "no proof: refused\n"; });
+  if (!join(self, *hub, "tasks/rogue", "rogue")
+      || !join(self, *hub, "results/rogue", "rogue")) {
+    std::cerr << "cannot join its own groups\n";
     return 1;
   }
-  // Members: far more than any consumer keeps.
+  // Members: far more than any front keeps, unsigned or for other nodes.
   for (int i = 0; i < 3000; ++i)
-    self->send(tasks, member_beat{"rogue#" + std::to_string(i), false, {}});
-  self->send(tasks, member_beat{std::string(100000, 'm'), false, {}});
-  self->send(tasks, member_beat{"\xff\xfe", false, {}});
+    self->send(*hub, publish_atom::value,
+               member_beat{"rogue#" + std::to_string(i), false, {}});
+  self->send(*hub, publish_atom::value,
+             member_beat{"verifier-1#00000000", false, {}});
+  self->send(*hub, publish_atom::value,
+             member_beat{std::string(100000, 'm'), false, {}});
+  self->send(*hub, publish_atom::value, member_beat{"\xff\xfe", false, {}});
   std::cout << "3000 fake members beat\n";
-  // Tasks no front published, some malformed.
+  // Tasks no front published, some malformed, to every verifier node.
   for (int i = 0; i < 2000; ++i)
-    self->send(tasks, choreo_task{"rogue-" + std::to_string(i), 1,
-                                  verify_request{"seed", "t", "00"}});
-  self->send(tasks, choreo_task{"", 0, verify_request{}});
-  self->send(tasks, choreo_task{std::string(5000, 'i'), 1, {}});
-  self->send(tasks,
+    self->send(*hub, publish_atom::value,
+               "tasks/verifier-" + std::to_string(1 + i % 3),
+               choreo_task{"rogue-" + std::to_string(i), 1,
+                           verify_request{"seed", "t", "00"}, "front"});
+  self->send(*hub, publish_atom::value, std::string{"tasks/verifier-1"},
+             choreo_task{"", 0, verify_request{}});
+  self->send(*hub, publish_atom::value, std::string{"tasks/verifier-1"},
+             choreo_task{std::string(5000, 'i'), 1, {}});
+  self->send(*hub, publish_atom::value, std::string{"tasks/verifier-1"},
              choreo_task{"ok-1", 1,
                          verify_request{std::string(10000, 'k'), "", ""}});
   std::cout << "2003 fake tasks\n";
@@ -324,15 +351,11 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
   auto batch = [&](std::string signer, std::vector<choreo_result> rs,
                    bool sign) {
     result_batch b{std::move(signer), std::move(rs), {}};
-    if (sign && rogue_identity && rogue_identity->self) {
+    if (sign) {
       auto made = duet::results_digest(b.results);
-      auto digest = made ? *made : std::string{};
-      b.proof.certificate = rogue_identity->self->certificate();
-      b.proof.challenge = digest;
-      b.proof.signature = *rogue_identity->self->sign(
-        duet::pki::proof_message("results", digest, b.signer));
+      b.proof = rogue_proof("results", made ? *made : std::string{}, b.signer);
     }
-    self->send(results, b);
+    self->send(*hub, publish_atom::value, std::string{"results/front"}, b);
   };
   for (int i = 0; i < 2000; ++i)
     batch("verifier-1",
@@ -345,12 +368,12 @@ int attack_hub(caf::actor_system& sys, const std::string& host, uint16_t port) {
         {choreo_result{"x", false, "rogue\xc0\xaf",
                        caf::make_error(duet::ec::invalid_message, "\xc0\xaf")}},
         true);
-  self->send(results, choreo_result{"x", true, "v"});
+  auto untyped = caf::actor_cast<caf::actor>(*hub);
+  self->send(untyped, choreo_result{"x", true, "v"});
   std::cout << "2003 fake result batches\n";
   // Old internal messages.
-  self->send(tasks, tick_atom::value);
-  self->send(tasks, group_atom::value, std::string{"duet-tasks"});
-  self->send(results, tick_atom::value);
+  self->send(untyped, tick_atom::value);
+  self->send(untyped, group_atom::value, std::string{"duet-tasks"});
   std::cout << "old ticks and lookups\n";
   std::this_thread::sleep_for(500ms);
   return 0;
@@ -371,41 +394,48 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
-// Joins the task group as a member (its own name, its own certificate) and,
-// for every task a front publishes, publishes copies under the same id with
-// the swapped request: a copy as the next attempt (a redelivery look-alike)
-// and copies under the ids that a counter would give the next tasks. A
-// verifier that verifies such a copy answers a verdict about the swapped
-// request; the front must never give it to the client of its own task.
+// Joins as a consumer (its own name and certificate, role verifier) and as
+// a front (role front), beats so that fronts send it tasks, and for every
+// task it gets publishes copies under the same id with the swapped request
+// to every verifier node: as the next attempt (a redelivery look-alike) and
+// under the ids that a counter would give the next tasks. The hub marks
+// every copy as this rogue's own task, so their verdicts come back to it;
+// it answers none of the real tasks (a wedged member): their front must
+// move them to other consumers and never give a client a forged verdict.
 int hijack_tasks(caf::actor_system& sys, const std::string& host, uint16_t port,
                  std::chrono::seconds duration) {
   caf::scoped_actor self{sys};
-  auto server = connect<group_server_actor>(sys, host, port);
-  if (!server) {
-    std::cerr << "cannot reach the hub: " << sys.render(server.error()) << "\n";
+  auto hub = connect<hub_actor>(sys, host, port);
+  if (!hub) {
+    std::cerr << "cannot reach the hub: " << sys.render(hub.error()) << "\n";
     return 1;
   }
-  auto tasks = get_group(sys, self, *server, task_group_name, "rogue");
-  if (!tasks) {
-    std::cerr << "cannot join the task group\n";
+  if (!join(self, *hub, "tasks/rogue", "rogue")
+      || !join(self, *hub, "results/rogue", "rogue")) {
+    std::cerr << "cannot join its groups\n";
     return 1;
   }
-  self->join(tasks);
   std::cout << "hijacking tasks for " << duration.count() << " s\n";
   auto copy = [&](std::string id, uint32_t attempt, verify_request req) {
     req.text = swap.text;
     req.hex_signature = swap.hex_signature;
-    self->send(tasks, choreo_task{std::move(id), attempt, std::move(req)});
+    for (auto node : {"verifier-1", "verifier-2", "verifier-3"})
+      self->send(*hub, publish_atom::value, "tasks/" + std::string{node},
+                 choreo_task{id, attempt, req, {}});
   };
   std::set<std::string> predicted;
   size_t seen = 0;
   size_t sent = 0;
+  size_t answered = 0;
   auto end = std::chrono::steady_clock::now() + duration;
+  auto next_beat = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < end && sent < 200000) {
+    if (std::chrono::steady_clock::now() >= next_beat) {
+      self->send(*hub, publish_atom::value, rogue_beat("rogue#00000001"));
+      next_beat += 200ms;
+    }
     self->receive(
       [&](choreo_task& t) {
-        if (t.req.text == swap.text || predicted.count(t.id) > 0)
-          return; // our own copies come back through the group
         ++seen;
         copy(t.id, t.attempt + 1, t.req);
         ++sent;
@@ -422,10 +452,12 @@ int hijack_tasks(caf::actor_system& sys, const std::string& host, uint16_t port,
           }
         }
       },
-      [&](caf::message&) {}, caf::after(100ms) >> [] {});
+      [&](result_batch& b) { answered += b.results.size(); },
+      [&](caf::message&) {}, caf::after(50ms) >> [] {});
   }
   std::cout << "saw " << seen << " tasks, published " << sent
-            << " forged copies\n";
+            << " forged copies, " << answered
+            << " verdicts on them came back to this rogue\n";
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "actors/core/name_counts.hpp"
 #include "actors/crypto/digest.hpp"
 #include "actors/front/task_book.hpp"
+#include "actors/protocol/membership.hpp"
 
 using namespace duet;
 using namespace std::chrono_literals;
@@ -30,15 +31,27 @@ verify_request req() {
 struct published {
   std::string id;
   uint32_t attempt;
+  std::string owner;
 };
 
-// Collects what the book asks to publish.
+// Collects what the book asks to publish, to the owner among `members`.
 struct collector {
+  membership members;
   std::vector<published> out;
+
+  explicit collector(std::vector<std::string> names = {"a#1", "b#2", "c#3"}) {
+    for (auto& x : names)
+      members.beat(x, false, t0);
+  }
+
   auto fn() {
     return
-      [this](const std::string& id, uint32_t attempt, const verify_request&) {
-        out.push_back({id, attempt});
+      [this](const std::string& id, uint32_t attempt, const verify_request&,
+             const std::vector<std::string>& excluded) {
+        auto owner = members.owner(id, excluded);
+        if (!owner.empty())
+          out.push_back({id, attempt, owner});
+        return owner;
       };
   }
 };
@@ -89,6 +102,70 @@ TEST_SUITE("actors.task_book") {
     book.publish_due(t0 + 20s, c.fn());
     CHECK(c.out.size() == 2);
     CHECK_FALSE(book.publish(id, t0 + 20s, c.fn()));
+  }
+
+  TEST_CASE("a redelivery goes to another member; a decline excludes for "
+            "good") {
+    task_book book{config(), counter("ab-")};
+    auto id = *book.accept(req(), t0);
+    collector c;
+    CHECK(book.publish(id, t0, c.fn()));
+    auto first = c.out.back().owner;
+    // No result in time: the next member, then the last, then all again.
+    book.publish_due(t0 + 6s, c.fn());
+    REQUIRE(c.out.size() == 2);
+    auto second = c.out.back().owner;
+    CHECK(second != first);
+    book.publish_due(t0 + 12s, c.fn());
+    REQUIRE(c.out.size() == 3);
+    auto third = c.out.back().owner;
+    CHECK(third != first);
+    CHECK(third != second);
+    book.publish_due(t0 + 18s, c.fn());
+    REQUIRE(c.out.size() == 4);
+    CHECK(c.out.back().owner == first);
+    // The owner declines: due now, never to it again.
+    CHECK(book.decline(id, first));
+    book.publish_due(t0 + 19s, c.fn());
+    REQUIRE(c.out.size() == 5);
+    CHECK(c.out.back().owner != first);
+    for (int k = 0; k < 6; ++k) {
+      book.publish_due(t0 + 25s + k * 6s, c.fn());
+      CHECK(c.out.back().owner != first);
+    }
+    // Everyone declined: nobody gets it; it waits for its task-timeout.
+    auto n = c.out.size();
+    for (auto m : {"a#1", "b#2", "c#3"})
+      book.decline(id, m);
+    book.publish_due(t0 + 61s, c.fn());
+    CHECK(c.out.size() == n);
+    CHECK_FALSE(book.decline("zz-1", "a#1"));
+  }
+
+  TEST_CASE("tasks of a lost owner, or of every owner, are due at once") {
+    task_book book{config(), counter("ab-")};
+    collector c;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+      ids.push_back(*book.accept(req(), t0));
+      book.publish(ids.back(), t0, c.fn());
+    }
+    auto lost = c.out[0].owner;
+    size_t owned = 0;
+    for (auto& p : c.out)
+      owned += p.owner == lost ? 1 : 0;
+    c.members.beat(lost, true, t0 + 1s);
+    CHECK(book.owner_lost(lost) == owned);
+    c.out.clear();
+    book.publish_due(t0 + 1s, c.fn());
+    CHECK(c.out.size() == owned);
+    for (auto& p : c.out)
+      CHECK(p.owner != lost);
+    // A move to another hub: everything pending goes out again.
+    book.all_due();
+    c.out.clear();
+    book.publish_due(t0 + 2s, c.fn());
+    CHECK(c.out.size() == 3);
   }
 
   TEST_CASE("the first result counts, later ones are duplicates") {

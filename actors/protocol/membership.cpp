@@ -1,4 +1,4 @@
-#include "actors/verifier/membership.hpp"
+#include "actors/protocol/membership.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -44,15 +44,13 @@ std::string task_owner(const std::string& id,
   return best;
 }
 
-membership::membership(std::string self, size_t max_members)
-  : self_(std::move(self)), max_members_(std::max<size_t>(max_members, 1)) {
-  changed();
+membership::membership(size_t max_members)
+  : max_members_(std::max<size_t>(max_members, 1)) {
+  // nop
 }
 
 membership::change membership::beat(const std::string& member, bool leaving,
                                     time_point now) {
-  if (member == self_)
-    return change::none;
   auto i = last_beat_.find(member);
   if (leaving) {
     if (i == last_beat_.end())
@@ -65,7 +63,7 @@ membership::change membership::beat(const std::string& member, bool leaving,
     i->second = now;
     return change::none;
   }
-  if (last_beat_.size() + 1 >= max_members_)
+  if (last_beat_.size() >= max_members_)
     return change::refused;
   last_beat_.emplace(member, now);
   changed();
@@ -88,23 +86,22 @@ std::vector<std::string> membership::expire(time_point now,
   return lost;
 }
 
-bool membership::mine(const std::string& id,
-                      const std::vector<std::string>& declined) const {
-  if (declined.empty())
-    return mine(id);
+std::string membership::owner(const std::string& id,
+                              const std::vector<std::string>& excluded) const {
+  if (excluded.empty())
+    return task_owner(id, names_);
   std::vector<std::string> left;
   for (auto& m : names_)
-    if (std::find(declined.begin(), declined.end(), m) == declined.end())
+    if (std::find(excluded.begin(), excluded.end(), m) == excluded.end())
       left.push_back(m);
-  return task_owner(id, left) == self_;
+  return task_owner(id, left);
 }
 
 void membership::changed() {
   names_.clear();
-  names_.reserve(last_beat_.size() + 1);
+  names_.reserve(last_beat_.size());
   for (auto& kvp : last_beat_)
     names_.push_back(kvp.first);
-  names_.insert(std::lower_bound(names_.begin(), names_.end(), self_), self_);
 }
 
 } // namespace duet

@@ -1,9 +1,9 @@
 #pragma once
 
-// What one choreography consumer knows of the others: the live members
-// (itself included) from their heartbeats, and the owner of each task by
-// rendezvous hashing over them. Every consumer computes the same owner from
-// the same membership. Bounded: members come from peers.
+// The choreography's consumers as a front knows them: the live members
+// from their heartbeats, and the owner of each task by rendezvous hashing
+// over them (a member that leaves moves only its own tasks). Bounded:
+// members come from peers.
 
 #include <chrono>
 #include <cstddef>
@@ -20,7 +20,8 @@ namespace duet {
 std::string task_owner(const std::string& id,
                        const std::vector<std::string>& members);
 
-/// The live members as one consumer sees them.
+/// The live consumers as a front sees them on one hub, from their
+/// heartbeats, and the owner of each task among them.
 class membership {
 public:
   using clock_type = std::chrono::steady_clock;
@@ -29,8 +30,8 @@ public:
   /// What a heartbeat changed.
   enum class change { none, joined, left, refused };
 
-  /// `self` is always a member; at most `max_members` in all.
-  explicit membership(std::string self, size_t max_members = limits::members);
+  /// At most `max_members` members.
+  explicit membership(size_t max_members = limits::members);
 
   /// Books a heartbeat of `member` (`leaving` on its clean stop).
   change beat(const std::string& member, bool leaving, time_point now);
@@ -39,15 +40,15 @@ public:
   std::vector<std::string> expire(time_point now,
                                   std::chrono::nanoseconds timeout);
 
-  /// Returns whether this consumer owns task `id`.
-  bool mine(const std::string& id) const {
-    return task_owner(id, names_) == self_;
-  }
+  /// Returns the owner of task `id` among the members not in `excluded`
+  /// (those that declined it or did not answer it), or empty.
+  std::string owner(const std::string& id,
+                    const std::vector<std::string>& excluded = {}) const;
 
-  /// Returns whether this consumer owns task `id` among the members that
-  /// did not decline it.
-  bool mine(const std::string& id,
-            const std::vector<std::string>& declined) const;
+  /// Returns whether `member` is live.
+  bool contains(const std::string& member) const {
+    return last_beat_.count(member) > 0;
+  }
 
   /// Returns the members, sorted.
   const std::vector<std::string>& names() const noexcept {
@@ -58,16 +59,11 @@ public:
     return names_.size();
   }
 
-  const std::string& self() const noexcept {
-    return self_;
-  }
-
 private:
   void changed();
 
-  std::string self_;
   size_t max_members_;
-  /// Last heartbeat per member (not for `self_`).
+  /// Last heartbeat per member.
   std::map<std::string, time_point> last_beat_;
   std::vector<std::string> names_;
 };
