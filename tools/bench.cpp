@@ -60,6 +60,8 @@ constexpr const char* usage = R"(usage: duet-bench [options]
   --target=PATH       request path for a plain GET load (overrides --style)
   --tls=yes|no        whether the nodes behind the front talk over TLS (a
                       label in the JSON and the table; default yes)
+  --label=TEXT        what else this run varies (e.g. "durability os"): in
+                      the JSON and after the style in the table
   --json              print the result as JSON on stdout
   --table             read results (JSON lines, the first being the inline
                       baseline) from stdin and print them as one table
@@ -77,6 +79,7 @@ struct options {
   std::string hex_file = "tests/data/seed-vector/signature.hex";
   std::string key_id;
   std::string target;
+  std::string label;
   bool as_json = false;
   bool table = false;
   bool tls = true;
@@ -371,6 +374,8 @@ bool parse_args(int argc, char** argv, options& o) {
         o.target = val;
       } else if (key == "--json") {
         o.as_json = true;
+      } else if (key == "--label") {
+        o.label = val;
       } else if (key == "--tls") {
         if (val != "yes" && val != "no") {
           std::cerr << "duet-bench: --tls takes yes or no\n";
@@ -432,6 +437,8 @@ int print_table() {
     auto& l = r["latency_ms"];
     auto style = r.value("style", "");
     auto tls = style == "inline" ? "-" : r.value("tls", true) ? "yes" : "no";
+    if (auto label = r.value("label", ""); !label.empty())
+      style += " (" + label + ")";
     std::printf("| %s | %s | %s | %.0f | %s | %.2f | %.2f | %.2f | %.2f | "
                 "%llu |\n",
                 style.c_str(), tls, mode.c_str(), rps, ratio,
@@ -556,6 +563,7 @@ int main(int argc, char** argv) {
   mean = lat.empty() ? 0 : mean / static_cast<double>(lat.size());
   json result{{"style", o.target.empty() ? o.style : "get " + o.target},
               {"mode", o.rate > 0 ? "open" : "closed"},
+              {"label", o.label},
               {"tls", o.tls},
               {"connections", o.connections},
               {"rate", o.rate},

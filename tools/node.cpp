@@ -201,12 +201,16 @@ struct node {
   }
 
   // The front role's actors (the HTTP server starts once they are kept).
-  void start_front() {
+  caf::error start_front() {
     front = std::make_shared<duet::front_service>(
       std::make_shared<duet::front_status>(), !opts.choreography.hubs.empty());
     front->shared_status()->plaintext = opts.tls.insecure;
-    for (auto& x : duet::front_actors(front, opts, identity))
+    auto actors = duet::front_actors(front, opts, identity);
+    if (!actors)
+      return std::move(actors.error());
+    for (auto& x : *actors)
       kept.push_back(std::move(x));
+    return {};
   }
 };
 
@@ -312,12 +316,12 @@ int main(int argc, char** argv) {
     err = n.start_supervisor();
   if (!err && opts.has_role(role::hub))
     err = n.start_hub();
+  if (!err && opts.has_role(role::front))
+    err = n.start_front();
   if (err) {
     n.stop_unkept();
     return fail(1, duet::message_of(err));
   }
-  if (opts.has_role(role::front))
-    n.start_front();
   auto keeper = duet::start_keeper(sys, std::move(n.kept), give_up);
   n.unkept.clear();
   auto stop_actors = [&] { caf::anon_send(keeper, duet::local::stop{}); };

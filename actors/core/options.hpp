@@ -52,6 +52,21 @@ struct enum_names<balance> {
   };
 };
 
+/// What `choreography.durability` promises for an accepted task (a 202):
+/// `fsync` survives a crash of the machine (each commit is on the disk
+/// before the answers go out); `os` survives a crash of the process (each
+/// commit is in the kernel); `memory` survives neither (no store).
+enum class durability : uint8_t { fsync, os, memory };
+
+template <>
+struct enum_names<durability> {
+  static constexpr std::pair<durability, const char*> table[] = {
+    {durability::fsync, "fsync"},
+    {durability::os, "os"},
+    {durability::memory, "memory"},
+  };
+};
+
 /// What a node does; a node's certificate names the roles it may run.
 enum class role : uint8_t {
   /// The HTTP front: router, task desk.
@@ -124,6 +139,8 @@ constexpr std::chrono::nanoseconds task_timeout = 60s;
 constexpr size_t keep_results = 10000;
 constexpr std::chrono::nanoseconds keep_for = 600s;
 constexpr std::chrono::nanoseconds beat_interval = 200ms;
+constexpr auto durability = duet::durability::fsync;
+constexpr uint64_t store_max_bytes = uint64_t{1} << 30;
 constexpr std::chrono::nanoseconds member_timeout = 1s;
 constexpr std::chrono::nanoseconds lookup_timeout = 3s;
 constexpr std::chrono::nanoseconds tick_interval = 100ms;
@@ -310,6 +327,11 @@ struct choreography_options {
   std::chrono::nanoseconds lookup_timeout = defaults::lookup_timeout;
   /// ...and the hub tried again after this pause (also once it is lost).
   std::chrono::nanoseconds lookup_retry = defaults::reconnect_interval;
+  /// Front: the task store (SQLite), relative to the config file; what a
+  /// 202 promises (`durability`); the store's size cap.
+  std::string store;
+  duet::durability durability = defaults::durability;
+  uint64_t store_max_bytes = defaults::store_max_bytes;
   /// Front: how often the task desk expires and redelivers tasks.
   std::chrono::nanoseconds tick_interval = defaults::tick_interval;
 };

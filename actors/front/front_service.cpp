@@ -89,7 +89,7 @@ const front_status& front_service::status() const noexcept {
   return *status_;
 }
 
-std::vector<kept_actor>
+caf::expected<std::vector<kept_actor>>
 front_actors(const std::shared_ptr<front_service>& service, const options& opts,
              const std::shared_ptr<const node_identity>& identity) {
   std::vector<kept_actor> result;
@@ -114,7 +114,10 @@ front_actors(const std::shared_ptr<front_service>& service, const options& opts,
      },
      keeper.keeper_intensity, keeper.keeper_period});
   if (!opts.choreography.hubs.empty()) {
-    auto book = make_task_book(opts.choreography);
+    auto made = make_task_book(opts.choreography);
+    if (!made)
+      return std::move(made.error());
+    auto book = std::move(*made);
     result.push_back(
       {"task desk",
        [choreo = opts.choreography, identity, status, book,

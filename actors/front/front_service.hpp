@@ -63,9 +63,10 @@ private:
 
 /// Returns the front's actors for the node's keeper: the router (which
 /// starts connecting to `opts.verifiers` and `opts.supervisor` at once) and,
-/// if `choreo.hub` is set, the task desk; each incarnation is handed to
+/// if hubs are set, the task desk with its book (and store: an error if it
+/// cannot be opened); each incarnation is handed to
 /// `service`.
-std::vector<kept_actor>
+caf::expected<std::vector<kept_actor>>
 front_actors(const std::shared_ptr<front_service>& service, const options& opts,
              const std::shared_ptr<const node_identity>& identity);
 

@@ -23,6 +23,41 @@ std::string task_book::random_id() {
   return crypto::encode_hex(bytes, sizeof(bytes));
 }
 
+namespace {
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace
+
+void task_book::restore(stored&& x, time_point now) {
+  if (entries_.count(x.id) > 0)
+    return;
+  auto age = [&](int64_t ms) {
+    return now
+           - std::chrono::milliseconds{std::max<int64_t>(0, unix_ms() - ms)};
+  };
+  auto& e = entries_[x.id];
+  e.view = std::move(x.view);
+  e.view.id = x.id;
+  e.created = age(x.created_ms);
+  e.read = x.read;
+  e.digest = std::move(x.digest);
+  if (x.finished_ms == 0) {
+    e.view.state = task_state::pending;
+    e.req = std::move(x.req);
+    ++pending_;
+    return;
+  }
+  e.finished = age(x.finished_ms);
+  finished_order_.push_back(x.id);
+  if (!e.read)
+    unread_.push_back(x.id);
+}
+
 caf::expected<std::string> task_book::accept(verify_request req,
                                              time_point now) {
   if (pending_ >= cfg_.max_pending)
@@ -36,6 +71,9 @@ caf::expected<std::string> task_book::accept(verify_request req,
   auto digest = task_digest(id, req);
   if (!digest)
     return std::move(digest.error());
+  if (journal_ != nullptr)
+    if (auto err = journal_->accepted(id, req, *digest, unix_ms()))
+      return err;
   auto& e = entries_[id];
   e.req = std::move(req);
   e.digest = std::move(*digest);
@@ -121,11 +159,15 @@ void task_book::finish(const std::string& id, entry& e, time_point now) {
   --pending_;
   finished_order_.push_back(id);
   auto [first, last] = waiters_.equal_range(id);
+  if (journal_ != nullptr)
+    journal_->finished(id, e.view, unix_ms());
   if (first == last) {
     unread_.push_back(id);
     return;
   }
   e.read = true;
+  if (journal_ != nullptr)
+    journal_->read(id);
   std::vector<callback> done;
   for (auto i = first; i != last; ++i)
     done.push_back(std::move(i->second.second));
@@ -141,6 +183,8 @@ caf::expected<task_view> task_book::take(const std::string& id) {
       unread_.pop_front();
       if (i != entries_.end() && !i->second.read) {
         i->second.read = true;
+        if (journal_ != nullptr)
+          journal_->read(i->first);
         return i->second.view;
       }
     }
@@ -149,8 +193,11 @@ caf::expected<task_view> task_book::take(const std::string& id) {
   auto i = entries_.find(id);
   if (i == entries_.end())
     return unknown(id);
-  if (i->second.view.state != task_state::pending)
+  if (i->second.view.state != task_state::pending && !i->second.read) {
     i->second.read = true;
+    if (journal_ != nullptr)
+      journal_->read(id);
+  }
   return i->second.view;
 }
 
@@ -200,8 +247,11 @@ void task_book::expire(time_point now) {
                    || now - i->second.finished > cfg_.keep_for;
     if (!expired && finished_order_.size() <= cfg_.keep_results)
       break;
-    if (i != entries_.end())
+    if (i != entries_.end()) {
+      if (journal_ != nullptr)
+        journal_->forgotten(i->first);
       entries_.erase(i);
+    }
     finished_order_.pop_front();
   }
   // Unread ids of evicted tasks sit at the front (both lists are in

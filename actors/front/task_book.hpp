@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -20,6 +21,36 @@
 #include "actors/front/verify_service.hpp"
 
 namespace duet {
+
+/// Where a task book writes what a restart must find again (task_store.hpp
+/// implements it on disk). Times are Unix milliseconds.
+class task_journal {
+public:
+  virtual ~task_journal() = default;
+
+  /// A task was accepted, with the digest its results must name; an error
+  /// refuses it (nothing is accepted that was not written).
+  virtual caf::error accepted(const std::string& id, const verify_request& req,
+                              const std::string& digest, int64_t created_ms)
+    = 0;
+
+  /// A task got its final state.
+  virtual void
+  finished(const std::string& id, const task_view& view, int64_t finished_ms)
+    = 0;
+
+  /// A finished task was read by a client.
+  virtual void read(const std::string& id) = 0;
+
+  /// A task was forgotten (expired or evicted).
+  virtual void forgotten(const std::string& id) = 0;
+
+  /// Whether writes wait for `commit`.
+  virtual bool dirty() const noexcept = 0;
+
+  /// Makes the writes so far durable (as the journal promises).
+  virtual caf::error commit() = 0;
+};
 
 /// The tasks of one front (not thread-safe: one desk at a time uses it).
 class task_book {
@@ -68,6 +99,19 @@ public:
     name_counts by_verifier;
   };
 
+  /// A task as a journal gives it back after a restart.
+  struct stored {
+    std::string id;
+    /// Empty once finished.
+    verify_request req;
+    std::string digest;
+    task_view view;
+    int64_t created_ms = 0;
+    /// 0 while pending.
+    int64_t finished_ms = 0;
+    bool read = false;
+  };
+
   /// Ids come from `ids`: by default 128 random bits in hex, so that no
   /// member of the groups can guess the id of a task to come and publish a
   /// copy of its own first.
@@ -75,6 +119,21 @@ public:
 
   /// Returns 32 random hex digits (OpenSSL's RAND_bytes), or empty.
   static std::string random_id();
+
+  /// Writes every change to `journal` from now on (null: none).
+  void journal(std::unique_ptr<task_journal> journal) noexcept {
+    journal_ = std::move(journal);
+  }
+
+  /// The journal, or null.
+  task_journal* journal() const noexcept {
+    return journal_.get();
+  }
+
+  /// Takes back a task from the journal (at start, before any other call;
+  /// finished tasks in finishing order). A pending task is published again
+  /// as a new one; times are carried over from the wall clock.
+  void restore(stored&& x, time_point now);
 
   /// Accepts a task and returns its id, or `overloaded` at `max_pending`
   /// (`crypto_failure` if no id or digest could be made).
@@ -203,6 +262,7 @@ private:
 
   config cfg_;
   id_source ids_;
+  std::unique_ptr<task_journal> journal_;
   std::unordered_map<std::string, entry> entries_;
   size_t pending_ = 0;
   /// Finished task ids in finishing order, for eviction.

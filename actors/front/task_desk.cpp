@@ -12,6 +12,7 @@
 #include "actors/core/log.hpp"
 #include "actors/core/metrics.hpp"
 #include "actors/core/text.hpp"
+#include "actors/front/task_store.hpp"
 #include "actors/protocol/fwd.hpp"
 #include "actors/protocol/hub_links.hpp"
 #include "actors/protocol/identity.hpp"
@@ -51,6 +52,43 @@ struct task_desk_state {
   std::vector<beat_checker> beats;
   /// Declines per verifier node: it holds another key than this front pins.
   name_counts misconfigured;
+  /// Accepted tasks whose 202 waits for the store's next commit, and
+  /// whether that commit is scheduled (behind the messages already in the
+  /// mailbox: one commit for a burst).
+  std::vector<std::pair<verify_service::submit_callback, std::string>>
+    uncommitted;
+  bool commit_scheduled = false;
+
+  // Schedules a commit if the store has writes waiting.
+  void after_writes() {
+    auto j = book->journal();
+    if (j != nullptr && j->dirty() && !commit_scheduled) {
+      commit_scheduled = true;
+      self->send(self, local::flush{});
+    }
+  }
+
+  // Commits the store, then answers the tasks accepted since the last
+  // commit: a 202 only for what is written.
+  void commit() {
+    commit_scheduled = false;
+    caf::error err;
+    if (auto j = book->journal())
+      err = j->commit();
+    if (err) {
+      static std::atomic<int64_t> last_ms{0};
+      if (log::throttle(last_ms))
+        log::error("cannot commit the task store: ", message_of(err));
+    }
+    auto waiting = std::move(uncommitted);
+    uncommitted.clear();
+    for (auto& [done, id] : waiting)
+      if (err)
+        done(caf::make_error(ec::unavailable, "cannot write the task store: "
+                                                + message_of(err) + "; retry"));
+      else
+        done(std::move(id));
+  }
 
   void on_joined(local::hub_joined& x) {
     auto i = links->on_joined(x);
@@ -127,7 +165,12 @@ struct task_desk_state {
     metrics::pending_tasks().Set(static_cast<double>(book->pending()));
     // Without a consumer yet, published by tick() once one beats.
     book->publish(*id, now, publisher());
-    s.done(std::move(*id));
+    if (book->journal() != nullptr) {
+      uncommitted.emplace_back(std::move(s.done), std::move(*id));
+      after_writes();
+    } else {
+      s.done(std::move(*id));
+    }
   }
 
   static std::string join(const std::vector<std::string>& xs) {
@@ -312,25 +355,56 @@ caf::behavior task_desk(caf::stateful_actor<task_desk_state>* self,
           [self](task_atom, task_query& q) {
             self->state.book->query(q.id, q.wait, clock_type::now(),
                                     std::move(q.done));
+            self->state.after_writes();
           }),
-    guard(name, [self](const result_batch& b) { self->state.on_results(b); }),
+    guard(name,
+          [self](const result_batch& b) {
+            self->state.on_results(b);
+            self->state.after_writes();
+          }),
     guard(name, [self](const task_decline& d) { self->state.on_decline(d); }),
     guard(name, [self](const member_beat& b) { self->state.on_beat(b); }),
-    guard(name, [self](local::tick) { self->state.tick(); }),
+    guard(name,
+          [self](local::tick) {
+            self->state.tick();
+            self->state.after_writes();
+          }),
+    guard(name, [self](local::flush) { self->state.commit(); }),
     guard(name, [self](local::counters) { return self->state.counters(); }),
   };
 }
 
 } // namespace
 
-std::shared_ptr<task_book> make_task_book(const choreography_options& opts) {
+caf::expected<std::shared_ptr<task_book>>
+make_task_book(const choreography_options& opts) {
   task_book::config cfg;
   cfg.max_pending = opts.max_pending;
   cfg.redeliver_after = opts.redeliver_after;
   cfg.task_timeout = opts.task_timeout;
   cfg.keep_results = opts.keep_results;
   cfg.keep_for = opts.keep_for;
-  return std::make_shared<task_book>(cfg);
+  auto book = std::make_shared<task_book>(cfg);
+  if (opts.durability == durability::memory)
+    return book;
+  auto store = task_store::open(opts.store, opts.durability,
+                                opts.store_max_bytes);
+  if (!store)
+    return std::move(store.error());
+  size_t pending = 0;
+  size_t finished = 0;
+  auto now = task_book::clock_type::now();
+  auto err = (*store)->load([&](task_book::stored&& x) {
+    (x.finished_ms == 0 ? pending : finished) += 1;
+    book->restore(std::move(x), now);
+  });
+  if (err)
+    return err;
+  log::info("task store ", opts.store, " (", to_string(opts.durability),
+            "): ", pending, " pending and ", finished,
+            " finished task(s) restored");
+  book->journal(std::move(*store));
+  return book;
 }
 
 task_desk_actor start_task_desk(caf::actor_system& sys,

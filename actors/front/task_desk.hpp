@@ -16,8 +16,10 @@
 
 namespace duet {
 
-/// Returns the task book of a front's desk, from the options.
-std::shared_ptr<task_book> make_task_book(const choreography_options& opts);
+/// Returns the task book of a front's desk, from the options: with a store
+/// (unless `durability` is `memory`) and what the store held restored.
+caf::expected<std::shared_ptr<task_book>>
+make_task_book(const choreography_options& opts);
 
 /// Spawns a task desk of this front (`identity->name`) working on `book`;
 /// it sets `status->tasks_joined`. With `fault_injection`, keyId

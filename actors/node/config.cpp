@@ -173,6 +173,7 @@ node_config::node_config() {
   names_.log_level = to_string(defaults::log_level);
   names_.style = to_string(defaults::default_style);
   names_.balance = to_string(defaults::balancing);
+  names_.durability = to_string(defaults::durability);
   auto& n = opts.node;
   opt_group{custom_options_, "node"}
     .add(n.name, "name", "name of this node (required; its certificate's CN)")
@@ -292,6 +293,14 @@ node_config::node_config() {
          "front: a task without result this long ends failed")
     .add(c.keep_results, "keep-results", "front: finished tasks kept")
     .add(c.keep_for, "keep-for", "front: how long finished tasks are kept")
+    .add(c.store, "store",
+         "front: the task store, a SQLite file (relative to this file)")
+    .add(names_.durability, "durability",
+         "front: what a 202 promises: " + name_list<durability>()
+           + " (fsync: survives a machine crash; os: a process crash; "
+             "memory: neither, no store)")
+    .add(c.store_max_bytes, "store-max-bytes",
+         "front: size cap of the task store (full: 503)")
     .add(c.tick_interval, "tick-interval",
          "front: how often tasks are expired and redelivered")
     .add(c.beat_interval, "beat-interval",
@@ -411,7 +420,11 @@ caf::error node_config::read_names() {
   if (auto err = read_name("front.style", names_.style,
                            opts.front.default_style))
     return err;
-  return read_name("front.balance", names_.balance, opts.front.balancing);
+  if (auto err = read_name("front.balance", names_.balance,
+                           opts.front.balancing))
+    return err;
+  return read_name("choreography.durability", names_.durability,
+                   opts.choreography.durability);
 }
 
 caf::expected<bool> node_config::init(int argc, char** argv) {
@@ -498,6 +511,18 @@ caf::error node_config::validate() {
                      "file's hub)");
   if (!c.hub.empty())
     c.hubs = {c.hub};
+  if (opts.has_role(role::front) && !c.hubs.empty()
+      && c.durability != durability::memory && c.store.empty())
+    return bad(file, std::string{"choreography.durability=\""}
+                       + to_string(c.durability)
+                       + "\" needs choreography.store, a file for the "
+                         "front's tasks (e.g. store=\"../run/front-tasks.db\"),"
+                         " or durability=\"memory\" (tasks die with the "
+                         "process)");
+  if (!c.store.empty())
+    c.store = resolve(file, c.store);
+  if (c.store_max_bytes < (uint64_t{1} << 20))
+    return bad(file, "choreography.store-max-bytes: at least 1 MiB");
   if (c.hubs.size() > limits::hubs)
     return bad(file, "choreography.hubs: at most "
                        + std::to_string(limits::hubs) + " hubs");

@@ -61,6 +61,7 @@ private:
     std::string log_level;
     std::string style;
     std::string balance;
+    std::string durability;
   } names_;
 
   /// Keys set in the file or on the command line.

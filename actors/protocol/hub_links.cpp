@@ -51,9 +51,7 @@ void hub_links::reconnect(size_t index) {
   connect_to<hub_actor>(
     self_, host, port, caf::timespan{cfg_.timeout},
     [this, index, epoch](const hub_actor& hub) { join_all(index, epoch, hub); },
-    [this, index, epoch](const caf::error& err) {
-      failed(index, epoch, err);
-    });
+    [this, index, epoch](const caf::error& err) { failed(index, epoch, err); });
 }
 
 // Joins every topic, each over a challenge of its own (a challenge is good
@@ -67,25 +65,27 @@ void hub_links::join_all(size_t index, uint64_t epoch, const hub_actor& hub) {
     };
     self_->request(hub, span, challenge_atom::value)
       .then(
-        guard(self_->name(),
-              [this, hub, topic, span, left, index, epoch,
-               fail](const std::string& challenge) {
-                auto proof = identity_->prove(purpose::group, challenge);
-                if (!proof) {
-                  fail(proof.error());
-                  return;
-                }
-                self_
-                  ->request(hub, span, join_atom::value, topic,
-                            identity_->name, std::move(*proof))
-                  .then(guard(self_->name(),
-                              [this, hub, left, index, epoch](bool) {
-                                if (--*left == 0)
-                                  self_->send(self_, local::hub_joined{
-                                                       index, epoch, hub});
-                              }),
-                        guard(self_->name(), fail));
-              }),
+        guard(
+          self_->name(),
+          [this, hub, topic, span, left, index, epoch,
+           fail](const std::string& challenge) {
+            auto proof = identity_->prove(purpose::group, challenge);
+            if (!proof) {
+              fail(proof.error());
+              return;
+            }
+            self_
+              ->request(hub, span, join_atom::value, topic, identity_->name,
+                        std::move(*proof))
+              .then(
+                guard(
+                  self_->name(),
+                  [this, hub, left, index, epoch](bool) {
+                    if (--*left == 0)
+                      self_->send(self_, local::hub_joined{index, epoch, hub});
+                  }),
+                guard(self_->name(), fail));
+          }),
         guard(self_->name(), fail));
   }
 }
@@ -135,8 +135,7 @@ size_t hub_links::index_of(const caf::strong_actor_ptr& sender) const {
   if (!sender)
     return npos;
   for (size_t i = 0; i < links_.size(); ++i)
-    if (links_[i].handle
-        && links_[i].handle.address() == sender->address())
+    if (links_[i].handle && links_[i].handle.address() == sender->address())
       return i;
   return npos;
 }

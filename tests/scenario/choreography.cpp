@@ -410,3 +410,73 @@ TEST_SUITE("scenario.choreography") {
     CHECK(six.second >= one.second * 0.8);
   }
 }
+
+TEST_SUITE("scenario.choreography") {
+  TEST_CASE("front kill -9 with 500 pending and 100 finished tasks: after "
+            "the restart all 600 answer, the pending ones finish right") {
+    cluster c{choreographed()};
+    REQUIRE(c.wait_members());
+    // 80 finished and read, then 20 finished that nobody read yet.
+    std::map<std::string, bool> finished;
+    for (int i = 0; i < 80; ++i) {
+      auto id = submit_task(c, seed_body(i % 2 == 0));
+      REQUIRE_FALSE(id.empty());
+      finished[id] = i % 2 == 0;
+    }
+    REQUIRE(await_final(c, finished, 30000ms).empty());
+    for (int i = 0; i < 20; ++i) {
+      auto id = submit_task(c, seed_body(true));
+      REQUIRE_FALSE(id.empty());
+      finished[id] = true;
+    }
+    REQUIRE(wait_until([&] { return stats(c)["pending"] == 0; }, 30000ms));
+    // The seed's id-less GET pops 10 of those before the crash; it must not
+    // give them again afterwards.
+    auto pop = [&] {
+      return parse_json(http_request(c.http_port, "GET", "/api/signature"))
+        .value("response", false);
+    };
+    for (int i = 0; i < 10; ++i)
+      REQUIRE(pop());
+    // Verifiers frozen: what is accepted now stays pending.
+    for (auto& v : c.verifiers)
+      v->signal(SIGSTOP);
+    std::map<std::string, bool> pending;
+    for (int i = 0; i < 500; ++i) {
+      auto id = submit_task(c, seed_body(i % 3 != 0));
+      REQUIRE_FALSE(id.empty());
+      pending[id] = i % 3 != 0;
+    }
+    CHECK(stats(c)["pending"] == 500);
+    c.front->signal(SIGKILL);
+    CHECK(c.front->wait(5000ms) >= 0);
+    c.start_front();
+    REQUIRE(wait_until(
+      [&] { return http_request(c.http_port, "GET", "/readyz").status == 200; },
+      15000ms));
+    CHECK(c.front->err().find("500 pending and 100 finished task(s) "
+                              "restored")
+          != std::string::npos);
+    // The id-less GET pops the 10 finished before the crash that nobody
+    // read, and nothing more: those popped before the crash stay popped,
+    // and the pending ones are not final yet.
+    for (int i = 0; i < 10; ++i) {
+      CAPTURE(i);
+      CHECK(pop());
+    }
+    CHECK_FALSE(pop());
+    // Now the verifiers may work again.
+    for (auto& v : c.verifiers)
+      v->signal(SIGCONT);
+    // Every id answers: the finished ones at once, with their verdicts.
+    for (auto& [id, valid] : finished) {
+      auto doc = get_task(c, id);
+      CAPTURE(id);
+      CHECK(doc["state"] == "done");
+      CHECK(doc["verified"] == valid);
+    }
+    // The pending ones are published again and finish right.
+    CHECK(await_final(c, pending, 45000ms).empty());
+    check_answers(c, pending);
+  }
+}

@@ -40,7 +40,9 @@ TEST_SUITE("scenario.config") {
     socklen_t len = sizeof(addr);
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     auto port = std::to_string(ntohs(addr.sin_port));
-    auto front = start_node("front.ini", {"--front.http-port=" + port},
+    auto front = start_node("front.ini",
+                            {"--front.http-port=" + port,
+                             "--choreography.store=" + dir + "/tasks.db"},
                             dir + "/front");
     CHECK(front->wait(10000ms) == 1);
     CHECK(front->err().find("front.http-port=" + port) != std::string::npos);

@@ -171,6 +171,7 @@ cluster::cluster(cluster_options options)
     args.push_back("--front.supervisor=\"\"");
   for (auto& arg : hub_args())
     args.push_back(arg);
+  args.push_back("--choreography.store=" + dir + "/front-tasks.db");
   args.push_back(opts.hub          ? "--front.style=choreography"
                  : opts.supervisor ? "--front.style=orchestration"
                                    : "--front.style=direct");
@@ -178,13 +179,18 @@ cluster::cluster(cluster_options options)
     args.push_back("--tls.insecure=true");
   for (auto& arg : opts.front_extra)
     args.push_back(arg);
+  front_args = args;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    front = start_node("front.ini", args, dir + "/front");
+    start_front();
     if (started(*front))
       break;
     http_port = free_port();
-    args[0] = "--front.http-port=" + std::to_string(http_port);
+    front_args[0] = "--front.http-port=" + std::to_string(http_port);
   }
+}
+
+void cluster::start_front() {
+  front = start_node("front.ini", front_args, dir + "/front");
 }
 
 cluster::~cluster() {

@@ -67,6 +67,10 @@ public:
   /// (Re)starts verifier `i` (0-based) on its port.
   void start_verifier(size_t i);
 
+  /// (Re)starts the front with the arguments it first had (its ports and
+  /// its task store).
+  void start_front();
+
   /// (Re)starts the supervisor on its port.
   void start_supervisor();
 
@@ -114,6 +118,7 @@ public:
   /// HTTP ports of the verifier nodes (/metrics, /readyz).
   std::vector<uint16_t> verifier_http_ports;
   std::unique_ptr<process> front;
+  std::vector<std::string> front_args;
   std::vector<std::unique_ptr<process>> verifiers;
 };
 

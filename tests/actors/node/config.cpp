@@ -183,6 +183,34 @@ TEST_SUITE("actors.config") {
                    "node.port=99999: expected an integer in 0..65535"));
   }
 
+  TEST_CASE_FIXTURE(fixture, "choreography: one hub or several, a store for "
+                             "what a 202 promises") {
+    auto hub = std::string{"--choreography.hub=127.0.0.1:4200"};
+    REQUIRE(load(front_ini, {hub, "--choreography.store=run/tasks.db"}));
+    auto& c = cfg->opts.choreography;
+    CHECK(c.hubs == std::vector<std::string>{"127.0.0.1:4200"});
+    CHECK(c.durability == durability::fsync);
+    CHECK(c.store == dir + "/run/tasks.db");
+    REQUIRE(load(front_ini, {"--choreography.hubs=[\"a:1\", \"b:2\"]",
+                             "--choreography.durability=memory"}));
+    CHECK(cfg->opts.choreography.hubs
+          == std::vector<std::string>{"a:1", "b:2"});
+    CHECK(cfg->opts.choreography.store.empty());
+    CHECK(contains(error_of(front_ini, {hub}), "needs choreography.store"));
+    CHECK(contains(error_of(front_ini, {hub, "--choreography.hubs=[\"a:1\"]",
+                                        "--choreography.durability=memory"}),
+                   "choreography.hub and choreography.hubs are both set"));
+    CHECK(
+      contains(error_of(front_ini, {"--choreography.hubs=[\"a:1\", \"a:1\"]",
+                                    "--choreography.durability=memory"}),
+               "'a:1' twice"));
+    CHECK(contains(error_of(front_ini, {hub, "--choreography.durability=disk"}),
+                   "choreography.durability=\"disk\": expected \"fsync\", "
+                   "\"os\" or \"memory\""));
+    // Verifier nodes have no store.
+    REQUIRE(load(verifier_ini, {hub}));
+  }
+
   TEST_CASE_FIXTURE(fixture, "a missing config file is named") {
     std::vector<std::string> argv{"duet-node",
                                   "--config-file=" + dir + "/no.ini"};
