@@ -413,6 +413,12 @@ task_desk_actor start_task_desk(caf::actor_system& sys,
                                 std::shared_ptr<front_status> status,
                                 std::shared_ptr<task_book> book,
                                 bool fault_injection) {
+  // With a store that syncs, on a thread of its own: a commit waits for
+  // the disk, and no other actor of the node should wait with it.
+  if (opts.durability == durability::fsync)
+    return caf::actor_cast<task_desk_actor>(sys.spawn<caf::detached>(
+      task_desk, std::move(identity), opts, std::move(status), std::move(book),
+      fault_injection));
   return caf::actor_cast<task_desk_actor>(
     sys.spawn(task_desk, std::move(identity), opts, std::move(status),
               std::move(book), fault_injection));

@@ -83,16 +83,14 @@ caf::error task_store::exec(const char* sql) {
 }
 
 caf::expected<std::unique_ptr<task_store>>
-task_store::open(const std::string& path, durability mode,
-                 uint64_t max_bytes) {
+task_store::open(const std::string& path, durability mode, uint64_t max_bytes) {
   std::unique_ptr<task_store> st{new task_store};
   // Its folder is made if missing (e.g. run/ of a fresh checkout).
   std::error_code ignored;
   auto parent = std::filesystem::path{path}.parent_path();
   if (!parent.empty())
     std::filesystem::create_directories(parent, ignored);
-  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-               | SQLITE_OPEN_NOMUTEX;
+  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &st->db_, flags, nullptr) != SQLITE_OK)
     return caf::make_error(ec::invalid_config,
                            "choreography.store: cannot open '" + path
@@ -130,9 +128,8 @@ task_store::open(const std::string& path, durability mode,
                              + std::to_string(version) + ", this duet "
                              + std::to_string(schema_version));
   if (auto err = st->exec(schema))
-    return caf::make_error(ec::invalid_config,
-                           "choreography.store '" + path
-                             + "': " + message_of(err));
+    return caf::make_error(ec::invalid_config, "choreography.store '" + path
+                                                 + "': " + message_of(err));
   st->exec("PRAGMA user_version=1");
   // The size cap: SQLite answers SQLITE_FULL past it.
   int page = 4096;
@@ -229,8 +226,7 @@ caf::error task_store::commit() {
 
 caf::error task_store::accepted(const std::string& id,
                                 const verify_request& req,
-                                const std::string& digest,
-                                int64_t created_ms) {
+                                const std::string& digest, int64_t created_ms) {
   if (auto err = begin())
     return err;
   bind_text(insert_, 1, id);
@@ -271,7 +267,8 @@ void task_store::finished(const std::string& id, const task_view& view,
   sqlite3_bind_int(finish_, 1, static_cast<int>(view.state));
   sqlite3_bind_int(finish_, 2, view.verified ? 1 : 0);
   bind_text(finish_, 3, view.verifier);
-  sqlite3_bind_int(finish_, 4, view.error ? static_cast<int>(code_of(view.error)) : 0);
+  sqlite3_bind_int(finish_, 4,
+                   view.error ? static_cast<int>(code_of(view.error)) : 0);
   bind_text(finish_, 5, view.error ? message_of(view.error) : std::string{});
   sqlite3_bind_int64(finish_, 6, finished_ms);
   sqlite3_bind_int64(finish_, 7, next_seq_++);

@@ -47,14 +47,30 @@ size_t payload(const member_beat& b) {
   return b.member.size() + payload(b.proof);
 }
 
-// Counts one message in and its copies out.
-void count(const char* kind, size_t bytes, size_t copies) {
-  metrics::hub_messages(kind, "in").Increment();
-  metrics::hub_bytes(kind, "in").Increment(static_cast<double>(bytes));
-  metrics::hub_messages(kind, "out").Increment(static_cast<double>(copies));
-  metrics::hub_bytes(kind, "out")
-    .Increment(static_cast<double>(bytes * copies));
-}
+// The traffic counters of one kind of message (looked up once: a lookup
+// by labels costs a lock and a hash per message).
+struct traffic {
+  explicit traffic(const char* kind)
+    : messages_in(metrics::hub_messages(kind, "in")),
+      messages_out(metrics::hub_messages(kind, "out")),
+      bytes_in(metrics::hub_bytes(kind, "in")),
+      bytes_out(metrics::hub_bytes(kind, "out")) {
+    // nop
+  }
+
+  // Counts one message in and its copies out.
+  void count(size_t bytes, size_t copies) {
+    messages_in.Increment();
+    bytes_in.Increment(static_cast<double>(bytes));
+    messages_out.Increment(static_cast<double>(copies));
+    bytes_out.Increment(static_cast<double>(bytes * copies));
+  }
+
+  prometheus::Counter& messages_in;
+  prometheus::Counter& messages_out;
+  prometheus::Counter& bytes_in;
+  prometheus::Counter& bytes_out;
+};
 
 struct hub_state {
   static inline const char* name = "hub";
@@ -80,6 +96,10 @@ struct hub_state {
   challenges issued;
   std::unordered_map<caf::actor_addr, member> members;
   std::unordered_map<std::string, topic> topics;
+  traffic tasks{"task"};
+  traffic results{"results"};
+  traffic declines{"decline"};
+  traffic beats{"beat"};
 
   explicit hub_state(hub_actor::stateful_pointer<hub_state> ptr) : self(ptr) {
     // nop
@@ -208,17 +228,18 @@ struct hub_state {
       return;
     t.reply_to = m->node;
     auto bytes = payload(t);
-    count("task", bytes, forward(to, std::move(t)));
+    tasks.count(bytes, forward(to, std::move(t)));
   }
 
   template <class T>
-  void publish_to_front(const char* kind, const std::string& to, T& x) {
-    if (!allowed(sender(), role::verifier, kind))
+  void publish_to_front(traffic& counters, const char* what,
+                        const std::string& to, T& x) {
+    if (!allowed(sender(), role::verifier, what))
       return;
     if (to.rfind("results/", 0) != 0)
       return;
     auto bytes = payload(x);
-    count(kind, bytes, forward(to, std::move(x)));
+    counters.count(bytes, forward(to, std::move(x)));
   }
 
   void publish(member_beat& b) {
@@ -229,7 +250,7 @@ struct hub_state {
     if (node_of(b.member) != m->node)
       return;
     auto bytes = payload(b);
-    count("beat", bytes, forward(member_topic, std::move(b)));
+    beats.count(bytes, forward(member_topic, std::move(b)));
   }
 };
 
@@ -266,7 +287,8 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
               refuse(hub_state::name, std::move(err));
               return;
             }
-            self->state.publish_to_front("results", to, b);
+            auto& st = self->state;
+            st.publish_to_front(st.results, "results", to, b);
           }),
     guard(name,
           [self](publish_atom, const std::string& to, task_decline& d) {
@@ -274,7 +296,8 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
               refuse(hub_state::name, std::move(err));
               return;
             }
-            self->state.publish_to_front("decline", to, d);
+            auto& st = self->state;
+            st.publish_to_front(st.declines, "a decline", to, d);
           }),
     guard(name,
           [self](publish_atom, member_beat& b) {
