@@ -110,5 +110,19 @@ int main(int argc, char** argv) {
   write(sys, dir, "msg_result", 10, m4);
   write(sys, dir, "msg_beat", 10, m5);
   write(sys, dir, "msg_registry", 10, m6);
+  // What members send a hub.
+  identity_proof joined{"-----BEGIN CERTIFICATE-----", "nonce", "sig"};
+  auto m8 = caf::make_message(join_atom::value, std::string{"tasks/verifier-1"},
+                              std::string{"verifier-1"}, joined);
+  choreo_task stamped{"ab12cd34-0", 2, req, "front"};
+  auto m9 = caf::make_message(publish_atom::value,
+                              std::string{"tasks/verifier-1"}, stamped);
+  auto m10 = caf::make_message(publish_atom::value,
+                               std::string{"results/front"}, batch_of_results);
+  auto m11 = caf::make_message(publish_atom::value, beat);
+  write(sys, dir, "msg_join", 10, m8);
+  write(sys, dir, "msg_publish_task", 10, m9);
+  write(sys, dir, "msg_publish_results", 10, m10);
+  write(sys, dir, "msg_publish_beat", 10, m11);
   return 0;
 }
