@@ -5,6 +5,7 @@
 
 #include <openssl/rand.h>
 
+#include "actors/core/clock.hpp"
 #include "actors/core/limits.hpp"
 #include "actors/crypto/digest.hpp"
 #include "actors/crypto/keyring.hpp"
@@ -22,16 +23,6 @@ std::string task_book::random_id() {
     return {};
   return crypto::encode_hex(bytes, sizeof(bytes));
 }
-
-namespace {
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
-
-} // namespace
 
 void task_book::restore(stored&& x, time_point now) {
   if (entries_.count(x.id) > 0)

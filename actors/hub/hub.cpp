@@ -220,7 +220,19 @@ struct hub_state {
     return false;
   }
 
+  // Whether `x` keeps every limit (validate.hpp); refused otherwise.
+  template <class T>
+  bool valid(const T& x) {
+    if (auto err = check(x)) {
+      refuse(name, std::move(err));
+      return false;
+    }
+    return true;
+  }
+
   void publish(const std::string& to, choreo_task& t) {
+    if (!valid(t))
+      return;
     auto m = sender();
     if (!allowed(m, role::front, "a task"))
       return;
@@ -234,7 +246,7 @@ struct hub_state {
   template <class T>
   void publish_to_front(traffic& counters, const char* what,
                         const std::string& to, T& x) {
-    if (!allowed(sender(), role::verifier, what))
+    if (!valid(x) || !allowed(sender(), role::verifier, what))
       return;
     if (to.rfind("results/", 0) != 0)
       return;
@@ -243,11 +255,18 @@ struct hub_state {
   }
 
   void publish(member_beat& b) {
-    auto m = sender();
-    if (!allowed(m, role::verifier, "a beat"))
+    if (!valid(b))
       return;
-    // A member beats for its own node only (the fronts check the proof).
-    if (node_of(b.member) != m->node)
+    auto m = sender();
+    // A consumer that stops says so as it ends, without a sender (the
+    // fronts check the proof: signed by the member's node, fresh, newer
+    // than its last beat).
+    auto farewell = b.leaving && m == nullptr
+                    && self->current_sender() == nullptr;
+    if (!farewell && !allowed(m, role::verifier, "a beat"))
+      return;
+    // A member beats for its own node only.
+    if (!farewell && node_of(b.member) != m->node)
       return;
     auto bytes = payload(b);
     beats.count(bytes, forward(member_topic, std::move(b)));
@@ -273,40 +292,20 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
                  const identity_proof& proof) {
             return self->state.join(topic, node, proof);
           }),
-    guard(name,
-          [self](publish_atom, const std::string& to, choreo_task& t) {
-            if (auto err = check(t)) {
-              refuse(hub_state::name, std::move(err));
-              return;
-            }
-            self->state.publish(to, t);
-          }),
+    guard(name, [self](publish_atom, const std::string& to,
+                       choreo_task& t) { self->state.publish(to, t); }),
     guard(name,
           [self](publish_atom, const std::string& to, result_batch& b) {
-            if (auto err = check(b)) {
-              refuse(hub_state::name, std::move(err));
-              return;
-            }
             auto& st = self->state;
             st.publish_to_front(st.results, "results", to, b);
           }),
     guard(name,
           [self](publish_atom, const std::string& to, task_decline& d) {
-            if (auto err = check(d)) {
-              refuse(hub_state::name, std::move(err));
-              return;
-            }
             auto& st = self->state;
             st.publish_to_front(st.declines, "a decline", to, d);
           }),
     guard(name,
-          [self](publish_atom, member_beat& b) {
-            if (auto err = check(b)) {
-              refuse(hub_state::name, std::move(err));
-              return;
-            }
-            self->state.publish(b);
-          }),
+          [self](publish_atom, member_beat& b) { self->state.publish(b); }),
   };
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "actors/core/clock.hpp"
 #include "actors/core/limits.hpp"
 #include "actors/core/text.hpp"
 #include "actors/crypto/digest.hpp"
@@ -120,16 +121,6 @@ int64_t beat_stamp(const std::string& challenge, bool leaving,
     return -1;
   return stamp;
 }
-
-namespace {
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
-
-} // namespace
 
 member_beat make_beat(const node_identity& self, const std::string& member,
                       bool leaving) {

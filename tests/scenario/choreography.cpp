@@ -134,8 +134,18 @@ TEST_SUITE("scenario.choreography") {
   TEST_CASE("a verifier that joins later gets work, one that leaves none") {
     cluster c{choreographed()};
     REQUIRE(c.wait_members());
-    // verifier-3 leaves cleanly before any work.
+    // verifier-3 leaves cleanly before any work, and says so: the front
+    // drops it at once (not after member-timeout of silence).
     REQUIRE(c.verifiers[2]->stop() == 0);
+    CHECK_MESSAGE(wait_until(
+                    [&] {
+                      auto err = c.front->err();
+                      return err.find("consumer verifier-3#")
+                               != std::string::npos
+                             && err.find(" left hub ") != std::string::npos;
+                    },
+                    5000ms),
+                  c.front->err());
     std::map<std::string, bool> tasks;
     auto run = [&](int n) {
       for (int i = 0; i < n; ++i)
@@ -146,7 +156,7 @@ TEST_SUITE("scenario.choreography") {
     run(60);
     CHECK(count_of(stats(c), v3) == 0);
 
-    // It comes back: after its warm-up it takes a share.
+    // It comes back: once it beats it takes a share.
     c.start_verifier(2);
     REQUIRE(c.wait_members());
     std::this_thread::sleep_for(1000ms);
