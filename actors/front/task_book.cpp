@@ -37,7 +37,7 @@ void task_book::restore(stored&& x, time_point now) {
   e.created = age(x.created_ms);
   e.read = x.read;
   e.digest = std::move(x.digest);
-  if (x.finished_ms == 0) {
+  if (x.finished_ms == 0 || e.view.state == task_state::pending) {
     e.view.state = task_state::pending;
     e.req = std::move(x.req);
     ++pending_;

@@ -186,7 +186,13 @@ caf::error task_store::load(const std::function<void(task_book::stored&&)>& f) {
     x.req.fingerprint = column_text(stmt, 5);
     x.digest = column_text(stmt, 6);
     x.view.id = x.id;
-    x.view.state = static_cast<task_state>(sqlite3_column_int(stmt, 7));
+    // A file edited by hand may hold any number: only the two final
+    // states are taken, anything else counts as pending.
+    auto state = sqlite3_column_int(stmt, 7);
+    x.view.state = state == static_cast<int>(task_state::done)
+                       || state == static_cast<int>(task_state::failed)
+                     ? static_cast<task_state>(state)
+                     : task_state::pending;
     x.view.verified = sqlite3_column_int(stmt, 8) != 0;
     x.view.verifier = column_text(stmt, 9);
     auto code = sqlite3_column_int(stmt, 10);

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "actors/crypto/digest.hpp"
 #include "actors/front/task_book.hpp"
@@ -130,6 +131,26 @@ TEST_SUITE("actors.task_store") {
     auto second = get(*book, "");
     REQUIRE(second);
     CHECK(second->id == ids[0]);
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("a file that is no store is refused, naming it") {
+    auto dir = duet::test::make_temp_dir();
+    auto path = dir + "/tasks.db";
+    {
+      std::ofstream out{path, std::ios::binary};
+      for (int i = 0; i < 4096; ++i)
+        out.put(static_cast<char>(i * 37));
+    }
+    auto store = task_store::open(path, durability::fsync, 1 << 20);
+    REQUIRE_FALSE(store);
+    CHECK(code_of(store.error()) == ec::invalid_config);
+    CHECK(message_of(store.error()).find(path) != std::string::npos);
+    // A folder that cannot be made (under a file) is named too.
+    auto bad = task_store::open(path + "/sub/tasks.db", durability::os,
+                                1 << 20);
+    REQUIRE_FALSE(bad);
+    CHECK(message_of(bad.error()).find("sub/tasks.db") != std::string::npos);
     std::filesystem::remove_all(dir);
   }
 
