@@ -419,8 +419,13 @@ std::variant<response, deferred> route(const request& req,
     return method_not_allowed(req, target == "/api/signature" ? "GET, POST"
                                                               : "POST");
   auto parsed = parse_verify_body(req.body(), ctx);
-  if (!parsed) {
-    auto res = error_response(parsed.error(), version, keep_alive);
+  caf::error err;
+  if (!parsed)
+    err = std::move(parsed.error());
+  else
+    err = hash_text(*parsed);
+  if (err) {
+    auto res = error_response(err, version, keep_alive);
     count_request(*how, res, 0);
     return res;
   }

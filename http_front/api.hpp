@@ -68,6 +68,13 @@ std::variant<response, deferred> route(const request& req,
 caf::expected<verify_request> parse_verify_body(const std::string& body,
                                                 const api_context& ctx);
 
+/// Replaces the text of `req` by its digest under the algorithm the front
+/// pins for its key (`message_digest`): verifiers then do only the
+/// public-key operation, and the request costs a few hundred bytes between
+/// nodes whatever the text's size. A request without a pin (no front.keys,
+/// or a fault-injection key id) keeps its text.
+caf::error hash_text(verify_request& req);
+
 /// Renders the outcome of a verification.
 response render(const caf::expected<verdict>& outcome, unsigned version,
                 bool keep_alive);

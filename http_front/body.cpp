@@ -107,4 +107,19 @@ caf::expected<verify_request> parse_verify_body(const std::string& body,
   return req;
 }
 
+caf::error hash_text(verify_request& req) {
+  if (req.algorithm.empty())
+    return {};
+  auto algo = crypto::parse_algorithm(req.algorithm);
+  if (!algo)
+    return caf::make_error(ec::crypto_failure,
+                           "no digest for '" + printable(req.algorithm) + "'");
+  auto digest = crypto::message_digest(*algo, req.text);
+  if (!digest)
+    return std::move(digest.error());
+  req.digest = std::move(*digest);
+  std::string{}.swap(req.text);
+  return {};
+}
+
 } // namespace duet::http

@@ -55,6 +55,7 @@ caf::expected<std::string> task_digest(std::string_view id,
     .add(req.hex_signature)
     .add(req.algorithm)
     .add(req.fingerprint)
+    .add(req.digest)
     .hex();
 }
 

@@ -56,6 +56,20 @@ bool init_verify(EVP_MD_CTX* ctx, EVP_PKEY* key, algorithm algo) {
 
 } // namespace
 
+size_t digest_size(algorithm x) noexcept {
+  return x == algorithm::rsa_pkcs1_md5 ? 16 : 32;
+}
+
+caf::expected<std::string> message_digest(algorithm x, std::string_view text) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  auto md = EVP_get_digestbyname(digest_name(x));
+  if (md == nullptr
+      || EVP_Digest(text.data(), text.size(), out, &len, md, nullptr) != 1)
+    return caf::make_error(ec::crypto_failure, openssl_error());
+  return std::string{reinterpret_cast<const char*>(out), len};
+}
+
 std::string openssl_error() {
   auto code = ERR_get_error();
   ERR_clear_error();
@@ -224,9 +238,9 @@ caf::expected<bool> keyring::add(std::string id, public_key key, algorithm algo,
   return true;
 }
 
-caf::expected<bool> keyring::verify(std::string_view key_id,
-                                    std::string_view text,
-                                    std::string_view signature_hex) const {
+caf::expected<std::pair<const keyring::entry*, std::vector<uint8_t>>>
+keyring::prepare(std::string_view key_id,
+                 std::string_view signature_hex) const {
   auto i = entries_.find(key_id);
   if (i == entries_.end())
     return caf::make_error(ec::unknown_key,
@@ -241,16 +255,13 @@ caf::expected<bool> keyring::verify(std::string_view key_id,
                           + " bytes, key '" + i->first + "' needs "
                           + std::to_string(e.key.size()) + " ("
                           + std::to_string(e.key.size() * 2) + " hex digits)");
-  md_ctx_ptr ctx{EVP_MD_CTX_new()};
-  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), e.prototype.get()) != 1) {
-    ERR_clear_error();
-    ctx.reset(EVP_MD_CTX_new());
-    if (!ctx || !init_verify(ctx.get(), e.key.native(), e.algo))
-      return caf::make_error(ec::crypto_failure, openssl_error());
-  }
-  auto rc = EVP_DigestVerify(
-    ctx.get(), sig->data(), sig->size(),
-    reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return std::make_pair(&e, std::move(*sig));
+}
+
+namespace {
+
+// A verification's return code as duet's answer.
+caf::expected<bool> verdict_of(int rc) {
   if (rc == 1)
     return true;
   if (rc == 0) {
@@ -261,6 +272,61 @@ caf::expected<bool> keyring::verify(std::string_view key_id,
   }
   // Anything else means the verification could not run: not a verdict.
   return caf::make_error(ec::crypto_failure, openssl_error());
+}
+
+struct pkey_ctx_deleter {
+  void operator()(EVP_PKEY_CTX* ptr) const noexcept {
+    EVP_PKEY_CTX_free(ptr);
+  }
+};
+
+} // namespace
+
+caf::expected<bool> keyring::verify(std::string_view key_id,
+                                    std::string_view text,
+                                    std::string_view signature_hex) const {
+  auto prepared = prepare(key_id, signature_hex);
+  if (!prepared)
+    return std::move(prepared.error());
+  auto& [e, sig] = *prepared;
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), e->prototype.get()) != 1) {
+    ERR_clear_error();
+    ctx.reset(EVP_MD_CTX_new());
+    if (!ctx || !init_verify(ctx.get(), e->key.native(), e->algo))
+      return caf::make_error(ec::crypto_failure, openssl_error());
+  }
+  return verdict_of(EVP_DigestVerify(
+    ctx.get(), sig.data(), sig.size(),
+    reinterpret_cast<const unsigned char*>(text.data()), text.size()));
+}
+
+caf::expected<bool>
+keyring::verify_digest(std::string_view key_id, std::string_view digest,
+                       std::string_view signature_hex) const {
+  auto prepared = prepare(key_id, signature_hex);
+  if (!prepared)
+    return std::move(prepared.error());
+  auto& [e, sig] = *prepared;
+  if (digest.size() != digest_size(e->algo))
+    return caf::make_error(ec::bad_request,
+                           "a digest of " + std::to_string(digest.size())
+                             + " bytes for " + to_string(e->algo) + " (needs "
+                             + std::to_string(digest_size(e->algo)) + ")");
+  std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_deleter> ctx{
+    EVP_PKEY_CTX_new_from_pkey(nullptr, e->key.native(), nullptr)};
+  auto md = EVP_get_digestbyname(digest_name(e->algo));
+  if (!ctx || md == nullptr || EVP_PKEY_verify_init(ctx.get()) != 1
+      || EVP_PKEY_CTX_set_signature_md(ctx.get(), md) <= 0)
+    return caf::make_error(ec::crypto_failure, openssl_error());
+  if (e->algo == algorithm::rsa_pss_sha256
+      && (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) <= 0
+          || EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_AUTO)
+               <= 0))
+    return caf::make_error(ec::crypto_failure, openssl_error());
+  return verdict_of(EVP_PKEY_verify(
+    ctx.get(), sig.data(), sig.size(),
+    reinterpret_cast<const unsigned char*>(digest.data()), digest.size()));
 }
 
 bool keyring::contains(std::string_view id) const {

@@ -38,6 +38,14 @@ std::optional<algorithm> parse_algorithm(std::string_view name) noexcept;
 /// Returns whether `x` is only accepted for keys marked legacy.
 bool is_legacy(algorithm x) noexcept;
 
+/// Returns the size in bytes of the message digest `x` signs over (16 for
+/// MD5, 32 for SHA-256).
+size_t digest_size(algorithm x) noexcept;
+
+/// Returns the message digest of `text` that a signature under `x` covers
+/// (MD5 or SHA-256), as raw bytes; `crypto_failure` if OpenSSL failed.
+caf::expected<std::string> message_digest(algorithm x, std::string_view text);
+
 /// Returns the oldest queued OpenSSL error of this thread as text and clears
 /// the queue.
 std::string openssl_error();
@@ -104,6 +112,14 @@ public:
   caf::expected<bool> verify(std::string_view key_id, std::string_view text,
                              std::string_view signature_hex) const;
 
+  /// Verifies `signature_hex` over a message whose digest (`message_digest`
+  /// under the key's algorithm) is `digest`: only the public-key operation,
+  /// so the message itself need not travel. Same answers as `verify` on the
+  /// message; a digest of the wrong size is `bad_request`.
+  caf::expected<bool> verify_digest(std::string_view key_id,
+                                    std::string_view digest,
+                                    std::string_view signature_hex) const;
+
   /// Returns whether `id` names a loaded key.
   bool contains(std::string_view id) const;
 
@@ -126,6 +142,10 @@ public:
 
 private:
   struct entry;
+
+  // The entry of `key_id` and the signature's bytes, or why not.
+  caf::expected<std::pair<const entry*, std::vector<uint8_t>>>
+  prepare(std::string_view key_id, std::string_view signature_hex) const;
 
   std::map<std::string, std::unique_ptr<entry>, std::less<>> entries_;
 };

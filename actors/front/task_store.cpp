@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   signature     TEXT NOT NULL,
   algorithm     TEXT NOT NULL,
   fingerprint   TEXT NOT NULL,
+  text_digest   BLOB NOT NULL DEFAULT '',
   digest        TEXT NOT NULL,
   state         INTEGER NOT NULL DEFAULT 0,
   verified      INTEGER NOT NULL DEFAULT 0,
@@ -153,11 +154,13 @@ task_store::open(const std::string& path, durability mode, uint64_t max_bytes) {
            == SQLITE_OK;
   };
   if (!prepare("INSERT INTO tasks (id, key_id, text, signature, algorithm, "
-               "fingerprint, digest, created_ms) VALUES (?,?,?,?,?,?,?,?)",
+               "fingerprint, digest, created_ms, text_digest) "
+               "VALUES (?,?,?,?,?,?,?,?,?)",
                &st->insert_)
       || !prepare("UPDATE tasks SET state=?, verified=?, verifier=?, "
                   "error_code=?, error_message=?, finished_ms=?, "
-                  "finished_seq=?, text='', signature='' WHERE id=?",
+                  "finished_seq=?, text='', signature='', text_digest='' "
+                  "WHERE id=?",
                   &st->finish_)
       || !prepare("UPDATE tasks SET read=1 WHERE id=?", &st->read_)
       || !prepare("DELETE FROM tasks WHERE id=?", &st->forget_))
@@ -171,7 +174,8 @@ caf::error task_store::load(const std::function<void(task_book::stored&&)>& f) {
                          "SELECT id, key_id, text, signature, algorithm, "
                          "fingerprint, digest, state, verified, verifier, "
                          "error_code, error_message, created_ms, finished_ms, "
-                         "read FROM tasks ORDER BY finished_seq, created_ms",
+                         "read, text_digest FROM tasks "
+                         "ORDER BY finished_seq, created_ms",
                          -1, &stmt, nullptr)
       != SQLITE_OK)
     return fail("cannot read");
@@ -204,6 +208,7 @@ caf::error task_store::load(const std::function<void(task_book::stored&&)>& f) {
     x.created_ms = sqlite3_column_int64(stmt, 12);
     x.finished_ms = sqlite3_column_int64(stmt, 13);
     x.read = sqlite3_column_int(stmt, 14) != 0;
+    x.req.digest = column_text(stmt, 15);
     f(std::move(x));
   }
   sqlite3_finalize(stmt);
@@ -243,6 +248,7 @@ caf::error task_store::accepted(const std::string& id,
   bind_text(insert_, 6, req.fingerprint);
   bind_text(insert_, 7, digest);
   sqlite3_bind_int64(insert_, 8, created_ms);
+  bind_blob(insert_, 9, req.digest);
   auto rc = sqlite3_step(insert_);
   sqlite3_reset(insert_);
   if (rc == SQLITE_DONE)

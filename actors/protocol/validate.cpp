@@ -51,6 +51,16 @@ caf::error check(const verify_request& x) {
   if (x.text.size() > limits::text)
     return invalid("text has more than " + std::to_string(limits::text)
                    + " bytes");
+  if (x.algorithm.size() > 64 || x.fingerprint.size() > 128)
+    return invalid("an algorithm or fingerprint too long");
+  if (!x.digest.empty()) {
+    // Either the text or its digest, and the digest of a known size.
+    if (!x.text.empty())
+      return invalid("a request with both a text and a digest");
+    if (x.digest.size() != 16 && x.digest.size() != 32)
+      return invalid("a digest of " + std::to_string(x.digest.size())
+                     + " bytes (16 or 32)");
+  }
   return {};
 }
 

@@ -32,6 +32,7 @@
 #include <caf/openssl/all.hpp>
 
 #include "actors/core/options.hpp"
+#include "actors/crypto/keyring.hpp"
 #include "actors/hub/hub.hpp"
 #include "actors/protocol/connect.hpp"
 #include "actors/protocol/fwd.hpp"
@@ -417,7 +418,14 @@ int hijack_tasks(caf::actor_system& sys, const std::string& host, uint16_t port,
   }
   std::cout << "hijacking tasks for " << duration.count() << " s\n";
   auto copy = [&](std::string id, uint32_t attempt, verify_request req) {
-    req.text = swap.text;
+    // Fronts send digests: the swapped text's, under the task's algorithm.
+    auto algo = duet::crypto::parse_algorithm(req.algorithm);
+    if (algo && !req.digest.empty()) {
+      req.digest = *duet::crypto::message_digest(*algo, swap.text);
+      req.text.clear();
+    } else {
+      req.text = swap.text;
+    }
     req.hex_signature = swap.hex_signature;
     for (auto node : {"verifier-1", "verifier-2", "verifier-3"})
       self->send(*hub, publish_atom::value, "tasks/" + std::string{node},

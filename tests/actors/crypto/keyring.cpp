@@ -96,6 +96,47 @@ TEST_SUITE("actors.crypto") {
     }
   }
 
+  TEST_CASE_FIXTURE(fixture, "the digest alone gives the same verdicts as "
+                             "the text") {
+    // What a front sends verifiers: the digest of the text under the key's
+    // algorithm. Matches, mismatches, other schemes' signatures and random
+    // bytes all answer as the text does.
+    std::mt19937 gen{7};
+    for (auto [key, algo] : {std::pair{"pkcs1", algorithm::rsa_pkcs1_sha256},
+                             {"pss", algorithm::rsa_pss_sha256},
+                             {"md5", algorithm::rsa_pkcs1_md5}}) {
+      std::string id = key;
+      auto scheme = algo;
+      CAPTURE(id);
+      std::vector<std::string> sigs{
+        sign("hello duet", scheme), sign("hello duet!", scheme),
+        sign("hello duet", algorithm::rsa_pkcs1_sha256),
+        sign("hello duet", algorithm::rsa_pss_sha256)};
+      for (int i = 0; i < 50; ++i) {
+        std::string hex;
+        for (int k = 0; k < 512; ++k)
+          hex += "0123456789abcdef"[gen() % 16];
+        sigs.push_back(hex);
+      }
+      auto digest = message_digest(scheme, "hello duet");
+      REQUIRE(digest);
+      CHECK(digest->size() == digest_size(scheme));
+      for (auto& sig : sigs) {
+        auto by_text = ring.verify(id, "hello duet", sig);
+        auto by_digest = ring.verify_digest(id, *digest, sig);
+        REQUIRE(by_text);
+        REQUIRE_MESSAGE(by_digest, message_of(by_digest.error()));
+        CHECK(*by_text == *by_digest);
+      }
+      CHECK(*ring.verify_digest(id, *digest, sigs[0]));
+      CHECK_FALSE(*ring.verify_digest(id, *digest, sigs[1]));
+      // A digest of another size is refused, not a mismatch.
+      auto wrong = ring.verify_digest(id, digest->substr(1), sigs[0]);
+      REQUIRE_FALSE(wrong);
+      CHECK(code_of(wrong.error()) == ec::bad_request);
+    }
+  }
+
   TEST_CASE_FIXTURE(fixture, "bad input gives distinct errors") {
     auto sig = sign("x", algorithm::rsa_pkcs1_sha256);
     auto r = ring.verify("pkcs1", "x", "zz" + sig.substr(2));
@@ -156,6 +197,14 @@ TEST_SUITE("actors.crypto") {
       auto sha = ring.verify("sha", text, sig);
       REQUIRE(sha);
       CHECK_FALSE(*sha);
+      // The same verdicts from the digests a front sends.
+      auto md5 = message_digest(algorithm::rsa_pkcs1_md5, text);
+      auto md5_lf = message_digest(algorithm::rsa_pkcs1_md5, text_lf);
+      auto sha256 = message_digest(algorithm::rsa_pkcs1_sha256, text);
+      REQUIRE((md5 && md5_lf && sha256));
+      CHECK(*ring.verify_digest("seed", *md5, sig));
+      CHECK_FALSE(*ring.verify_digest("seed", *md5_lf, sig));
+      CHECK_FALSE(*ring.verify_digest("sha", *sha256, sig));
     }
   }
 
