@@ -502,11 +502,11 @@ TEST_SUITE("scenario.choreography") {
     for (auto& v : c.verifiers)
       v->signal(SIGCONT);
     // Every id answers: the finished ones at once, with their verdicts.
-    for (auto& [id, valid] : finished) {
-      auto doc = get_task(c, id);
-      CAPTURE(id);
+    for (auto& kvp : finished) {
+      auto doc = get_task(c, kvp.first);
+      CAPTURE(kvp.first);
       CHECK(doc["state"] == "done");
-      CHECK(doc["verified"] == valid);
+      CHECK(doc["verified"] == kvp.second);
     }
     // The pending ones are published again and finish right.
     CHECK(await_final(c, pending, 45000ms).empty());

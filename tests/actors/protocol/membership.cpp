@@ -84,12 +84,14 @@ TEST_SUITE("actors.membership") {
       if (x != gone)
         m.beat(x, false, t0 + 2s);
     CHECK(m.expire(t0 + 2s, 1s) == std::vector<std::string>{gone});
-    for (auto& [id, owner] : before) {
+    for (auto& kvp : before) {
+      // (Not a structured binding: CAPTURE cannot take one in C++17.)
+      auto& id = kvp.first;
       CAPTURE(id);
-      if (owner == gone)
+      if (kvp.second == gone)
         CHECK(m.owner(id) != gone);
       else
-        CHECK(m.owner(id) == owner);
+        CHECK(m.owner(id) == kvp.second);
     }
   }
 
