@@ -57,6 +57,9 @@ struct deferred {
   std::string task_id;
   /// For `task`: long-poll time (`?wait=<ms>`).
   std::chrono::milliseconds wait{0};
+  /// For `verify` and `submit`: a `textFile` to hash first (its path), the
+  /// digest then goes in `req`.
+  std::string document;
 };
 
 /// Returns a response at once, or a verification to run first.
@@ -64,9 +67,11 @@ std::variant<response, deferred> route(const request& req,
                                        const api_context& ctx);
 
 /// Parses a verification body: `hexSignature`, `text` (or the seed's `texto`)
-/// or `textFile`, optional `keyId`.
-caf::expected<verify_request> parse_verify_body(const std::string& body,
-                                                const api_context& ctx);
+/// or `textFile`, optional `keyId`. With `document` and a pinned key, a
+/// `textFile` is not read: its path goes to `*document`, to be hashed.
+caf::expected<verify_request>
+parse_verify_body(const std::string& body, const api_context& ctx,
+                  std::string* document = nullptr);
 
 /// Replaces the text of `req` by its digest under the algorithm the front
 /// pins for its key (`message_digest`): verifiers then do only the

@@ -34,7 +34,8 @@ caf::expected<bool> string_field(object obj, const char* name, std::string& out,
 } // namespace
 
 caf::expected<verify_request> parse_verify_body(const std::string& body,
-                                                const api_context& ctx) {
+                                                const api_context& ctx,
+                                                std::string* document) {
   // One parser per io thread: it keeps its buffers between requests.
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded{body};
@@ -95,7 +96,13 @@ caf::expected<verify_request> parse_verify_body(const std::string& body,
   if (found && has_text)
     return caf::make_error(ec::bad_request,
                            "give either \"text\" or \"textFile\", not both");
-  if (found) {
+  if (found && document != nullptr && !req.algorithm.empty()) {
+    // Hashed later, off the io thread, never read whole.
+    auto path = ctx.documents.resolve(file);
+    if (!path)
+      return path.error();
+    *document = std::move(*path);
+  } else if (found) {
     auto data = ctx.documents.read(file, ctx.opts.body_limit);
     if (!data)
       return data.error();

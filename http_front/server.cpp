@@ -24,7 +24,7 @@ struct server::impl {
       acceptor(net::make_strand(ioc)),
       shared(std::make_shared<shared_state>(std::move(opts), std::move(node),
                                             service, std::move(keys))) {
-    // nop
+    shared->hashers = &hashers;
   }
 
   void accept() {
@@ -92,6 +92,9 @@ struct server::impl {
   /// HTTPS (front.tls-certificate and front.tls-key); null: plain HTTP.
   std::unique_ptr<net::ssl::context> tls;
   std::shared_ptr<shared_state> shared;
+  /// One thread hashes `textFile` documents (a document read from disk is
+  /// hashed at disk speed; more threads would only contend for the disk).
+  net::thread_pool hashers{1};
   std::vector<std::thread> threads;
 };
 
@@ -171,6 +174,10 @@ void server::stop() {
     if (t.joinable())
       t.join();
   impl_->threads.clear();
+  // A document being hashed is finished; queued ones are dropped (their
+  // sessions are gone with the io threads).
+  impl_->hashers.stop();
+  impl_->hashers.join();
 }
 
 } // namespace duet::http

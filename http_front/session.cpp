@@ -114,6 +114,12 @@ private:
   void on_read_error(error_code err);
   void handle(request req);
   void defer(request& req, deferred& job);
+  static void dispatch(verify_service& service, deferred job,
+                       std::shared_ptr<completion> done,
+                       clock_type::time_point started);
+  static void hash_then_dispatch(std::shared_ptr<shared_state> shared,
+                                 deferred job, std::shared_ptr<completion> done,
+                                 clock_type::time_point started);
   void push(response res);
   void arm_watchdog();
   void on_watchdog();
@@ -428,6 +434,60 @@ void session<Stream>::defer(request& req, deferred& job) {
       break;
   }
   auto started = clock_type::now();
+  if (job.document.empty()) {
+    dispatch(service, std::move(job), std::move(done), started);
+    return;
+  }
+  // A document: its digest from the cache if the file is unchanged (one
+  // stat), else hashed on the front's hashing thread, never on this one.
+  auto algo = crypto::parse_algorithm(job.req.algorithm);
+  auto& docs = shared_->ctx.documents;
+  if (algo)
+    if (auto hit = docs.cached(job.document, *algo)) {
+      job.req.digest = std::move(*hit);
+      dispatch(service, std::move(job), std::move(done), started);
+      return;
+    }
+  if (shared_->hashers == nullptr) {
+    hash_then_dispatch(shared_, std::move(job), std::move(done), started);
+    return;
+  }
+  net::post(*shared_->hashers, [shared = shared_, job = std::move(job),
+                                done = std::move(done), started]() mutable {
+    hash_then_dispatch(std::move(shared), std::move(job), std::move(done),
+                       started);
+  });
+}
+
+template <class Stream>
+void session<Stream>::hash_then_dispatch(std::shared_ptr<shared_state> shared,
+                                         deferred job,
+                                         std::shared_ptr<completion> done,
+                                         clock_type::time_point started) {
+  auto algo = crypto::parse_algorithm(job.req.algorithm);
+  auto digest = algo ? shared->ctx.documents.digest(
+                  job.document, *algo, shared->ctx.opts.document_limit)
+                     : caf::expected<std::string>{caf::make_error(
+                       ec::unknown_key, "no algorithm pinned for the key")};
+  if (!digest) {
+    auto how = job.kind == deferred::submit ? style::choreography : job.how;
+    (*done)([done, how, started, err = std::move(digest.error())] {
+      auto res = error_response(err, done->version, done->keep_alive);
+      count_request(
+        how, res,
+        std::chrono::duration<double>(clock_type::now() - started).count());
+      return res;
+    });
+    return;
+  }
+  job.req.digest = std::move(*digest);
+  dispatch(shared->ctx.service, std::move(job), std::move(done), started);
+}
+
+template <class Stream>
+void session<Stream>::dispatch(verify_service& service, deferred job,
+                               std::shared_ptr<completion> done,
+                               clock_type::time_point started) {
   auto elapsed = [started] {
     return std::chrono::duration<double>(clock_type::now() - started).count();
   };

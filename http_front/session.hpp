@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "http_front/api.hpp"
 #include "http_front/connections.hpp"
@@ -33,6 +34,9 @@ struct shared_state {
   }
 
   api_context ctx;
+  /// Hashes `textFile` documents off the io threads (the server's; null:
+  /// on the calling thread).
+  boost::asio::thread_pool* hashers = nullptr;
   /// Guards `table` and `sessions`.
   std::mutex mtx;
   connection_table table;

@@ -57,6 +57,8 @@ constexpr const char* usage = R"(usage: duet-bench [options]
   --text-file=FILE    text to verify (default tests/data/seed-vector/arquivo.txt)
   --hex-file=FILE     its signature (default tests/data/seed-vector/signature.hex)
   --key-id=ID         keyId to send (default: the front's default)
+  --document=NAME     send {"textFile": NAME} (a document in the front's
+                      folder) instead of the text; --hex-file signs it
   --target=PATH       request path for a plain GET load (overrides --style)
   --tls=yes|no        whether the nodes behind the front talk over TLS (a
                       label in the JSON and the table; default yes)
@@ -65,6 +67,9 @@ constexpr const char* usage = R"(usage: duet-bench [options]
   --json              print the result as JSON on stdout
   --table             read results (JSON lines, the first being the inline
                       baseline) from stdin and print them as one table
+  --rows              read results from stdin and print them as one JSON
+                      document, {"rows": [{"style", "mode", "document",
+                      "tls", "rps", "p50_ms", "p99_ms", "errors"}, ...]}
 )";
 
 struct options {
@@ -78,10 +83,12 @@ struct options {
   std::string text_file = "tests/data/seed-vector/arquivo.txt";
   std::string hex_file = "tests/data/seed-vector/signature.hex";
   std::string key_id;
+  std::string document;
   std::string target;
   std::string label;
   bool as_json = false;
   bool table = false;
+  bool rows = false;
   bool tls = true;
 };
 
@@ -370,6 +377,8 @@ bool parse_args(int argc, char** argv, options& o) {
         o.hex_file = val;
       } else if (key == "--key-id") {
         o.key_id = val;
+      } else if (key == "--document") {
+        o.document = val;
       } else if (key == "--target") {
         o.target = val;
       } else if (key == "--json") {
@@ -384,6 +393,8 @@ bool parse_args(int argc, char** argv, options& o) {
         o.tls = val == "yes";
       } else if (key == "--table") {
         o.table = true;
+      } else if (key == "--rows") {
+        o.rows = true;
       } else {
         std::cerr << "duet-bench: unknown option '" << arg << "'\n" << usage;
         return false;
@@ -407,25 +418,48 @@ bool parse_args(int argc, char** argv, options& o) {
   return true;
 }
 
+// "3.3KB": the size of the text sent inline, for the table and the JSON.
+std::string document_size(const std::string& file) {
+  std::string text;
+  if (!read_file(file, text))
+    return "?";
+  char buf[32];
+  if (text.size() >= (1u << 20))
+    std::snprintf(buf, sizeof(buf), "%.1fMB",
+                  static_cast<double>(text.size()) / (1u << 20));
+  else
+    std::snprintf(buf, sizeof(buf), "%.1fKB",
+                  static_cast<double>(text.size()) / 1000);
+  return buf;
+}
+
 } // namespace
 
 // Prints JSON result lines from stdin as a table; ratios against the first
 // closed-loop line (the baseline).
 int print_table() {
   std::string line;
-  double baseline = 0;
+  // The baseline of each document: its first closed-loop inline line (the
+  // first closed line of all for documents without one).
+  double first = 0;
+  std::map<std::string, double> baselines;
   std::printf(
-    "| style | TLS between nodes | mode | requests/s | ratio to inline | "
-    "p50 ms | p90 ms | p99 ms | p99.9 ms | errors |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    "| style | document | TLS between nodes | mode | requests/s | ratio to "
+    "inline | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   while (std::getline(std::cin, line)) {
     auto r = json::parse(line, nullptr, false);
     if (!r.is_object())
       continue;
     auto rps = r.value("rps", 0.0);
     auto closed = r.value("mode", "") == "closed";
-    if (closed && baseline == 0)
-      baseline = rps;
+    auto style = r.value("style", "");
+    auto document = r.value("document", "");
+    if (closed && first == 0)
+      first = rps;
+    if (closed && style == "inline" && baselines.count(document) == 0)
+      baselines[document] = rps;
+    auto baseline = baselines.count(document) > 0 ? baselines[document] : first;
     auto mode = closed
                   ? std::string{"closed"}
                   : "open @ "
@@ -435,17 +469,43 @@ int print_table() {
     if (closed && baseline > 0)
       std::snprintf(ratio, sizeof(ratio), "%.2f", rps / baseline);
     auto& l = r["latency_ms"];
-    auto style = r.value("style", "");
     auto tls = style == "inline" ? "-" : r.value("tls", true) ? "yes" : "no";
     if (auto label = r.value("label", ""); !label.empty())
       style += " (" + label + ")";
-    std::printf("| %s | %s | %s | %.0f | %s | %.2f | %.2f | %.2f | %.2f | "
-                "%llu |\n",
-                style.c_str(), tls, mode.c_str(), rps, ratio,
+    std::printf("| %s | %s | %s | %s | %.0f | %s | %.2f | %.2f | %.2f | %.2f "
+                "| %llu |\n",
+                style.c_str(), document.c_str(), tls, mode.c_str(), rps, ratio,
                 l.value("p50", 0.0), l.value("p90", 0.0), l.value("p99", 0.0),
                 l.value("p999", 0.0),
                 static_cast<unsigned long long>(r.value("error_count", 0)));
   }
+  return 0;
+}
+
+// Prints JSON result lines from stdin as one JSON document of rows.
+int print_rows() {
+  std::string line;
+  auto rows = json::array();
+  while (std::getline(std::cin, line)) {
+    auto r = json::parse(line, nullptr, false);
+    if (!r.is_object())
+      continue;
+    auto& l = r["latency_ms"];
+    json row{{"style", r.value("style", "")},
+             {"mode", r.value("mode", "")},
+             {"document", r.value("document", "")},
+             {"tls", r.value("tls", true)},
+             {"rps", r.value("rps", 0.0)},
+             {"p50_ms", l.value("p50", 0.0)},
+             {"p99_ms", l.value("p99", 0.0)},
+             {"errors", r.value("error_count", 0)}};
+    if (auto label = r.value("label", ""); !label.empty())
+      row["label"] = label;
+    if (row["mode"] == "open")
+      row["rate"] = r.value("rate", 0.0);
+    rows.push_back(std::move(row));
+  }
+  std::cout << json{{"rows", std::move(rows)}}.dump(2) << std::endl;
   return 0;
 }
 
@@ -455,10 +515,13 @@ int main(int argc, char** argv) {
     return 2;
   if (st.opts.table)
     return print_table();
+  if (st.opts.rows)
+    return print_rows();
   auto& o = st.opts;
   if (o.target.empty()) {
     std::string text, hex;
-    if (!read_file(o.text_file, text) || !read_file(o.hex_file, hex)) {
+    if ((o.document.empty() && !read_file(o.text_file, text))
+        || !read_file(o.hex_file, hex)) {
       std::cerr << "duet-bench: cannot read " << o.text_file << " or "
                 << o.hex_file
                 << " (run from the repository root, or give "
@@ -467,7 +530,11 @@ int main(int argc, char** argv) {
     }
     while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r'))
       hex.pop_back();
-    json body{{"text", text}, {"hexSignature", hex}};
+    json body{{"hexSignature", hex}};
+    if (o.document.empty())
+      body["text"] = text;
+    else
+      body["textFile"] = o.document;
     if (!o.key_id.empty())
       body["keyId"] = o.key_id;
     st.body = body.dump();
@@ -564,6 +631,8 @@ int main(int argc, char** argv) {
   json result{{"style", o.target.empty() ? o.style : "get " + o.target},
               {"mode", o.rate > 0 ? "open" : "closed"},
               {"label", o.label},
+              {"document",
+               o.document.empty() ? document_size(o.text_file) : o.document},
               {"tls", o.tls},
               {"connections", o.connections},
               {"rate", o.rate},

@@ -113,6 +113,7 @@ constexpr std::chrono::nanoseconds connect_timeout = 2s;
 constexpr std::chrono::nanoseconds reconnect_interval = 250ms;
 constexpr size_t io_threads = 2;
 constexpr size_t body_limit = 1024 * 1024;
+constexpr uint64_t document_limit = uint64_t{4} << 30;
 constexpr std::chrono::nanoseconds header_timeout = 10s;
 constexpr std::chrono::nanoseconds body_timeout = 30s;
 constexpr std::chrono::nanoseconds keep_alive_timeout = 60s;
@@ -217,6 +218,9 @@ struct front_options {
   size_t io_threads = defaults::io_threads;
   /// Largest accepted request body in bytes (larger: 413).
   size_t body_limit = defaults::body_limit;
+  /// Largest `textFile` document a front hashes (with a pinned key; read
+  /// whole up to `body_limit` without one).
+  uint64_t document_limit = defaults::document_limit;
   /// Time a client has to send a complete request header.
   std::chrono::nanoseconds header_timeout = defaults::header_timeout;
   /// Time a client has to send a complete body after its header.

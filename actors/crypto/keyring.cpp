@@ -1,5 +1,6 @@
 #include "actors/crypto/keyring.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -66,6 +67,39 @@ caf::expected<std::string> message_digest(algorithm x, std::string_view text) {
   auto md = EVP_get_digestbyname(digest_name(x));
   if (md == nullptr
       || EVP_Digest(text.data(), text.size(), out, &len, md, nullptr) != 1)
+    return caf::make_error(ec::crypto_failure, openssl_error());
+  return std::string{reinterpret_cast<const char*>(out), len};
+}
+
+caf::expected<std::string> file_digest(algorithm x, const std::string& path,
+                                       uint64_t limit) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file{
+    std::fopen(path.c_str(), "rb"), &std::fclose};
+  if (!file)
+    return caf::make_error(ec::no_such_document,
+                           "cannot read '" + printable(path) + "'");
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
+  auto md = EVP_get_digestbyname(digest_name(x));
+  if (!ctx || md == nullptr || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1)
+    return caf::make_error(ec::crypto_failure, openssl_error());
+  std::vector<char> buf(size_t{1} << 20);
+  uint64_t total = 0;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), file.get())) > 0) {
+    total += n;
+    if (total > limit)
+      return caf::make_error(ec::payload_too_large,
+                             "'" + printable(path) + "' is over "
+                               + std::to_string(limit) + " bytes");
+    if (EVP_DigestUpdate(ctx.get(), buf.data(), n) != 1)
+      return caf::make_error(ec::crypto_failure, openssl_error());
+  }
+  if (std::ferror(file.get()))
+    return caf::make_error(ec::no_such_document,
+                           "cannot read '" + printable(path) + "'");
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), out, &len) != 1)
     return caf::make_error(ec::crypto_failure, openssl_error());
   return std::string{reinterpret_cast<const char*>(out), len};
 }

@@ -46,6 +46,12 @@ size_t digest_size(algorithm x) noexcept;
 /// (MD5 or SHA-256), as raw bytes; `crypto_failure` if OpenSSL failed.
 caf::expected<std::string> message_digest(algorithm x, std::string_view text);
 
+/// Returns the message digest of the file at `path` (as `message_digest`),
+/// read in chunks of 1 MiB, never whole; `payload_too_large` past `limit`
+/// bytes, `no_such_document` if it cannot be read.
+caf::expected<std::string> file_digest(algorithm x, const std::string& path,
+                                       uint64_t limit);
+
 /// Returns the oldest queued OpenSSL error of this thread as text and clears
 /// the queue.
 std::string openssl_error();

@@ -225,6 +225,8 @@ node_config::node_config() {
          "longest long poll of GET /api/signature/<id>?wait=ms")
     .add(f.io_threads, "io-threads", "HTTP server threads")
     .add(f.body_limit, "body-limit", "largest request body in bytes")
+    .add(f.document_limit, "document-limit",
+         "largest textFile in bytes (hashed in chunks, never read whole)")
     .add(f.header_timeout, "header-timeout", "time to send a request header")
     .add(f.body_timeout, "body-timeout", "time to send a request body")
     .add(f.keep_alive_timeout, "keep-alive-timeout",

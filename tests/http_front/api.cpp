@@ -123,6 +123,41 @@ TEST_SUITE("http_front.api") {
     CHECK(std::get<deferred>(routed).req.key_id == "k");
   }
 
+  TEST_CASE_FIXTURE(fixture, "document digests: hashed once per version of "
+                             "the file, bounded") {
+    using duet::crypto::algorithm;
+    document_folder docs{dir + "/docs", 2};
+    auto path = docs.resolve("a.txt");
+    REQUIRE(path);
+    auto md5 = docs.digest(*path, algorithm::rsa_pkcs1_md5, 1 << 20);
+    REQUIRE(md5);
+    CHECK(*md5
+          == *duet::crypto::message_digest(algorithm::rsa_pkcs1_md5,
+                                           "document text"));
+    CHECK(docs.cached(*path, algorithm::rsa_pkcs1_md5) == *md5);
+    CHECK_FALSE(docs.cached(*path, algorithm::rsa_pkcs1_sha256));
+    CHECK(docs.hashed() == 1);
+    // Another version of the file: not from the cache.
+    std::ofstream{dir + "/docs/a.txt", std::ios::app} << " and more";
+    CHECK_FALSE(docs.cached(*path, algorithm::rsa_pkcs1_md5));
+    auto again = docs.digest(*path, algorithm::rsa_pkcs1_md5, 1 << 20);
+    REQUIRE(again);
+    CHECK(*again != *md5);
+    CHECK(docs.hashed() == 2);
+    // Over the limit (a front whose cache does not have it yet): refused,
+    // named without the folder.
+    document_folder strict{dir + "/docs"};
+    auto big = strict.digest(*path, algorithm::rsa_pkcs1_md5, 4);
+    REQUIRE_FALSE(big);
+    CHECK(code_of(big.error()) == ec::payload_too_large);
+    CHECK(message_of(big.error()).find(dir) == std::string::npos);
+    // At most 2 entries: the oldest goes first.
+    docs.digest(*path, algorithm::rsa_pkcs1_sha256, 1 << 20);
+    docs.digest(*path, algorithm::rsa_pss_sha256, 1 << 20);
+    CHECK_FALSE(docs.cached(*path, algorithm::rsa_pkcs1_md5));
+    CHECK(docs.cached(*path, algorithm::rsa_pss_sha256));
+  }
+
   TEST_CASE_FIXTURE(fixture, "routing: 404, 405 with Allow, healthz") {
     auto routed = route(make(bhttp::verb::get, "/nope"), *ctx);
     CHECK(std::get<response>(routed).result_int() == 404);

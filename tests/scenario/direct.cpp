@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actors/crypto/signing.hpp"
 #include "support/cluster.hpp"
 
 using namespace duet::test;
@@ -246,3 +247,82 @@ TEST_SUITE("scenario.http") {
   }
 
 } // TEST_SUITE
+
+namespace {
+
+// The peak RSS of process `pid` in KiB (VmHWM), or -1.
+long peak_rss_kib(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+} // namespace
+
+TEST_SUITE("scenario.direct") {
+  TEST_CASE("a 64 MB textFile is verified by its digest, the front's RSS "
+            "stays under 64 MB, and a changed file is hashed again") {
+    // A key of the test's own, next to the seed's, and a 64 MB document
+    // signed with it.
+    auto dir = make_temp_dir();
+    auto keys = dir + "/keys";
+    auto docs = dir + "/docs";
+    std::filesystem::create_directories(keys);
+    std::filesystem::create_directories(docs);
+    auto pair = duet::crypto::generate_rsa(2048);
+    REQUIRE(pair);
+    std::ofstream{keys + "/big.pem"} << pair->public_pem;
+    std::filesystem::copy_file(source_dir() + "/config/keys/seed.pem",
+                               keys + "/seed.pem");
+    std::ofstream{keys + "/keys.json"}
+      << R"({"big": {"file": "big.pem", "algorithm": "rsa-pkcs1-sha256"},
+             "seed": {"file": "seed.pem", "algorithm": "rsa-pkcs1-md5",
+                      "legacy": true}})";
+    std::string text;
+    text.reserve(64u << 20);
+    for (size_t i = 0; text.size() < (64u << 20); ++i)
+      text += "line " + std::to_string(i) + " of a long document\n";
+    text.resize(64u << 20);
+    std::ofstream{docs + "/big.txt", std::ios::binary} << text;
+    auto sig = duet::crypto::sign_hex(
+      pair->private_pem, text, duet::crypto::algorithm::rsa_pkcs1_sha256);
+    REQUIRE(sig);
+    text.clear();
+    text.shrink_to_fit();
+    cluster_options opts;
+    opts.verifiers = 1;
+    opts.front_extra = {"--front.documents=" + docs, "--front.keys=" + keys};
+    opts.verifier_extra = {"--verifier.keys=" + keys};
+    cluster c{opts};
+    REQUIRE(c.wait_verifiers_up(1));
+    json body{
+      {"textFile", "big.txt"}, {"hexSignature", *sig}, {"keyId", "big"}};
+    auto res = c.post("/api/direct/signature", body);
+    CHECK_MESSAGE(res.status == 200, res.body);
+    CHECK(parse_json(res).value("verified", false));
+    // Again: from the digest cache.
+    res = c.post("/api/direct/signature", body);
+    CHECK(parse_json(res).value("verified", false));
+    auto rss = peak_rss_kib(c.front->pid());
+    MESSAGE("front peak RSS: ", rss / 1024, " MB");
+    CHECK(rss > 0);
+    CHECK(rss < 64 * 1024);
+    // The file changes: hashed again, and the old signature no longer fits.
+    std::ofstream{docs + "/big.txt", std::ios::binary | std::ios::app} << "!";
+    res = c.post("/api/direct/signature", body);
+    CHECK(res.status == 200);
+    CHECK_FALSE(parse_json(res).value("verified", true));
+    // Over front.document-limit: 413, naming the limit.
+    c.front_args.push_back("--front.document-limit=1048576");
+    c.front->stop();
+    c.start_front();
+    REQUIRE(c.wait_verifiers_up(1));
+    res = c.post("/api/direct/signature", body);
+    CHECK(res.status == 413);
+    CHECK(res.body.find("front.document-limit") != std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+}
