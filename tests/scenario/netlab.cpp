@@ -190,6 +190,49 @@ bool verified(const http_response& res) {
          && json::parse(res.body, nullptr, false).value("verified", false);
 }
 
+// Orchestration load on the lab's front: two clients, at most 20000
+// requests each and for at most 30 s, counting answers and failures (the
+// first failure kept, for the failure message) until `stop()`.
+class orchestration_load {
+public:
+  explicit orchestration_load(lab& l)
+    : end_(clock_type::now() + 30s),
+      clients_{2, [this, &l](int, int i) {
+                 if (i >= 20000 || clock_type::now() > end_) {
+                   std::this_thread::sleep_for(10ms);
+                   return;
+                 }
+                 auto res = l.post("/api/orchestration/signature",
+                                   seed_body(true));
+                 if (verified(res)) {
+                   ++ok;
+                 } else if (failed++ == 0) {
+                   std::lock_guard<std::mutex> guard{mtx_};
+                   first_failure_ = std::to_string(res.status) + " " + res.body;
+                 }
+               }} {
+    // nop
+  }
+
+  void stop() {
+    clients_.stop();
+  }
+
+  std::string first_failure() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return first_failure_;
+  }
+
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+
+private:
+  clock_type::time_point end_;
+  std::mutex mtx_;
+  std::string first_failure_;
+  client_threads clients_;
+};
+
 } // namespace
 
 TEST_SUITE("scenario.netlab") {
@@ -232,20 +275,10 @@ TEST_SUITE("scenario.netlab") {
                && l.in_rotation("verifier-3/verifier-0");
       },
       15s));
-    std::atomic<int> ok{0};
-    std::atomic<int> failed{0};
+    orchestration_load load{l};
+    auto& ok = load.ok;
+    auto& failed = load.failed;
     {
-      // Two clients, at most 20000 requests each and for at most 30 s.
-      auto end = clock_type::now() + 30s;
-      client_threads clients{2, [&](int, int i) {
-                               if (i >= 20000 || clock_type::now() > end) {
-                                 std::this_thread::sleep_for(10ms);
-                                 return;
-                               }
-                               auto res = l.post("/api/orchestration/signature",
-                                                 seed_body(true));
-                               (verified(res) ? ok : failed)++;
-                             }};
       REQUIRE(wait_until([&] { return ok > 100; }, 5s));
       auto t0 = clock_type::now();
       REQUIRE(l.run({"partition", "verifier-2"}) == 0);
@@ -270,7 +303,7 @@ TEST_SUITE("scenario.netlab") {
       auto back_ms = ms_since(t0);
       MESSAGE("verifier-2 back in rotation ", back_ms, " ms after the heal");
       CHECK(back_ms <= 2000);
-      clients.stop();
+      load.stop();
     }
     MESSAGE(ok.load(), " answers, ", failed.load(), " failed");
     CHECK(failed == 0);
@@ -305,27 +338,10 @@ TEST_SUITE("scenario.netlab") {
                && l.in_rotation(v2) && l.in_rotation("verifier-3/verifier-0");
       },
       15s));
-    std::atomic<int> ok{0};
-    std::atomic<int> failed{0};
-    std::mutex mtx;
-    std::string first_failure;
+    orchestration_load load{l};
+    auto& ok = load.ok;
+    auto& failed = load.failed;
     {
-      // Two clients, at most 20000 requests each and for at most 30 s.
-      auto end = clock_type::now() + 30s;
-      client_threads clients{
-        2, [&](int, int i) {
-          if (i >= 20000 || clock_type::now() > end) {
-            std::this_thread::sleep_for(10ms);
-            return;
-          }
-          auto res = l.post("/api/orchestration/signature", seed_body(true));
-          if (verified(res)) {
-            ++ok;
-          } else if (failed++ == 0) {
-            std::lock_guard<std::mutex> guard{mtx};
-            first_failure = std::to_string(res.status) + " " + res.body;
-          }
-        }};
       REQUIRE(wait_until([&] { return ok > 100; }, 5s));
       REQUIRE(l.run({"partition", "supervisor"}) == 0);
       CHECK(wait_until([&] { return !supervisor_reachable(); }, 5s));
@@ -349,10 +365,10 @@ TEST_SUITE("scenario.netlab") {
       MESSAGE("registry whole again ", ms_since(t0), " ms after the heal");
       CHECK(l.in_rotation(v1));
       CHECK(l.in_rotation(v2));
-      clients.stop();
+      load.stop();
     }
     MESSAGE(ok.load(), " answers, ", failed.load(), " failed");
-    CHECK_MESSAGE(failed == 0, first_failure);
+    CHECK_MESSAGE(failed == 0, load.first_failure());
     // Each verifier node registered a second time, with the same process.
     auto log = l.log("supervisor", 1 << 20);
     for (auto& name : {"verifier-1", "verifier-2", "verifier-3"}) {
