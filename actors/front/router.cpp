@@ -187,14 +187,45 @@ void router_state::send_batch(style how, const std::string& instance,
   }
   timeout = std::max<clock_type::duration>(timeout,
                                            std::chrono::milliseconds(1));
-  self_->request(target->handle, timeout, verify_atom::value, std::move(reqs))
-    .then(guard(name,
-                [this, how, instance, batch](batch_verdicts& v) {
-                  on_answers(how, instance, batch, v);
-                }),
-          guard(name, [this, how, instance, batch](const caf::error& err) {
-            on_batch_error(how, instance, batch, err);
-          }));
+  auto handle = self_->request(target->handle, caf::infinite,
+                               verify_atom::value, std::move(reqs));
+  auto answer_id = handle.id().integer_value();
+  batch_due_.emplace(answer_id, now + timeout);
+  if (!tick_scheduled_) {
+    tick_scheduled_ = true;
+    self_->delayed_send(self_, batch_tick_, local::tick{});
+  }
+  std::move(handle).then(
+    guard(name,
+          [this, how, instance, batch, answer_id](batch_verdicts& v) {
+            batch_due_.erase(answer_id);
+            on_answers(how, instance, batch, v);
+          }),
+    guard(name, [this, how, instance, batch, answer_id](const caf::error& err) {
+      batch_due_.erase(answer_id);
+      on_batch_error(how, instance, batch, err);
+    }));
+}
+
+void router_state::expire_batches() {
+  tick_scheduled_ = false;
+  auto now = clock_type::now();
+  for (auto i = batch_due_.begin(); i != batch_due_.end();) {
+    if (i->second > now) {
+      ++i;
+      continue;
+    }
+    // What CAF's clock would deliver: the request's timeout, as its answer
+    // (the handler runs once; an answer that comes later is dropped).
+    caf::message_id id{i->first};
+    self_->eq_impl(id, nullptr, self_->context(),
+                   caf::make_error(caf::sec::request_timeout));
+    i = batch_due_.erase(i);
+  }
+  if (!batch_due_.empty()) {
+    tick_scheduled_ = true;
+    self_->delayed_send(self_, batch_tick_, local::tick{});
+  }
 }
 
 void router_state::on_answers(style how, const std::string& instance,
@@ -368,6 +399,10 @@ router_state::make_behavior(front_options opts,
   identity_ = std::move(identity);
   status_ = std::move(status);
   current_desk_ = std::move(current_desk);
+  // Batches time out at most a twentieth of an attempt late (50 ms of 1 s).
+  batch_tick_ = std::clamp<clock_type::duration>(opts_.attempt_timeout / 20,
+                                                 std::chrono::milliseconds(5),
+                                                 std::chrono::milliseconds(50));
   direct_ = pool{opts_.balancing};
   orchestration_ = pool{opts_.balancing};
   for (auto& address : opts_.verifiers)
@@ -394,6 +429,7 @@ router_state::make_behavior(front_options opts,
             on_registry(reg);
           }),
     guard(name, [this](local::flush) { flush(); }),
+    guard(name, [this](local::tick) { expire_batches(); }),
     guard(name,
           [this](local::reconnect& x) { reconnect_node(x.how, x.address); }),
     guard(name, [this](local::fetch& x) { fetch(x.how, x.address); }),

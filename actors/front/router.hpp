@@ -41,8 +41,9 @@ using router_actor = caf::typed_actor<
   // router subscribed to).
   caf::reacts_to<registry_atom, registry>,
   // Timers and retries it sends itself.
-  caf::reacts_to<local::flush>, caf::reacts_to<local::reconnect>,
-  caf::reacts_to<local::fetch>, caf::reacts_to<local::reconnect_supervisor>>;
+  caf::reacts_to<local::flush>, caf::reacts_to<local::tick>,
+  caf::reacts_to<local::reconnect>, caf::reacts_to<local::fetch>,
+  caf::reacts_to<local::reconnect_supervisor>>;
 
 /// The state of the router.
 class router_state {
@@ -97,6 +98,10 @@ private:
   /// Sends the tries `batch` to instance `name` as one message.
   void send_batch(style how, const std::string& instance,
                   std::vector<job_try> batch);
+
+  /// Times out the batches whose time is up and, while any are in flight,
+  /// asks for the next tick.
+  void expire_batches();
 
   /// Handles the answers to a batch.
   void on_answers(style how, const std::string& instance,
@@ -205,6 +210,13 @@ private:
   /// as one batch once the mailbox holds no more work.
   std::map<std::pair<style, std::string>, std::vector<job_try>> outbox_;
   bool flush_scheduled_ = false;
+  /// When each batch in flight times out, by the id its answer will carry.
+  /// Batches are sent without a CAF timeout: one tick every
+  /// `batch_tick` times them all out, instead of an entry in CAF's clock
+  /// thread (and a wake-up of that thread) per batch and per answer.
+  std::unordered_map<uint64_t, clock_type::time_point> batch_due_;
+  bool tick_scheduled_ = false;
+  clock_type::duration batch_tick_{};
 };
 
 /// Spawns the router: it connects to `opts.verifiers` and subscribes to
