@@ -40,7 +40,7 @@ void task_book::restore(stored&& x, time_point now) {
   if (x.finished_ms == 0 || e.view.state == task_state::pending) {
     e.view.state = task_state::pending;
     e.req = std::move(x.req);
-    ++pending_;
+    open_.insert(x.id);
     return;
   }
   e.finished = age(x.finished_ms);
@@ -51,10 +51,10 @@ void task_book::restore(stored&& x, time_point now) {
 
 caf::expected<std::string> task_book::accept(verify_request req,
                                              time_point now) {
-  if (pending_ >= cfg_.max_pending)
-    return caf::make_error(ec::overloaded,
-                           "too many pending tasks (" + std::to_string(pending_)
-                             + ", choreography.max-pending); retry later");
+  if (open_.size() >= cfg_.max_pending)
+    return caf::make_error(
+      ec::overloaded, "too many pending tasks (" + std::to_string(open_.size())
+                        + ", choreography.max-pending); retry later");
   auto id = ids_();
   if (id.empty() || entries_.count(id) > 0)
     return caf::make_error(ec::crypto_failure,
@@ -71,7 +71,7 @@ caf::expected<std::string> task_book::accept(verify_request req,
   e.view = task_view{id, task_state::pending, false,          {},
                      {}, e.req.key_id,        e.req.algorithm};
   e.created = now;
-  ++pending_;
+  open_.insert(id);
   ++counters_.accepted;
   return id;
 }
@@ -82,11 +82,11 @@ caf::error task_book::unknown(const std::string& id) {
 
 std::vector<std::string> task_book::pending_ids(time_point now) const {
   std::vector<std::string> result;
-  for (auto& [id, e] : entries_)
-    if (e.view.state == task_state::pending
-        && (e.attempt == 0 || e.due
-            || now - e.published > cfg_.redeliver_after))
+  for (auto& id : open_) {
+    auto& e = entries_.at(id);
+    if (e.attempt == 0 || e.due || now - e.published > cfg_.redeliver_after)
       result.push_back(id);
+  }
   return result;
 }
 
@@ -107,8 +107,8 @@ bool task_book::decline(const std::string& id, const std::string& member) {
 
 size_t task_book::owner_lost(const std::string& member) {
   size_t n = 0;
-  for (auto& [id, e] : entries_)
-    if (e.view.state == task_state::pending && e.owner == member) {
+  for (auto& id : open_)
+    if (auto& e = entries_.at(id); e.owner == member) {
       e.due = true;
       ++n;
     }
@@ -116,9 +116,8 @@ size_t task_book::owner_lost(const std::string& member) {
 }
 
 void task_book::all_due() {
-  for (auto& [id, e] : entries_)
-    if (e.view.state == task_state::pending)
-      e.due = true;
+  for (auto& id : open_)
+    entries_.at(id).due = true;
 }
 
 task_book::recorded task_book::record(const result& r, time_point now) {
@@ -147,7 +146,7 @@ task_book::recorded task_book::record(const result& r, time_point now) {
 void task_book::finish(const std::string& id, entry& e, time_point now) {
   e.finished = now;
   e.req = verify_request{}; // the text is not needed any more
-  --pending_;
+  open_.erase(id);
   finished_order_.push_back(id);
   auto [first, last] = waiters_.equal_range(id);
   if (journal_ != nullptr)
@@ -205,10 +204,12 @@ void task_book::query(const std::string& id, std::chrono::milliseconds wait,
 }
 
 void task_book::expire(time_point now) {
-  for (auto& [id, e] : entries_) {
-    if (e.view.state != task_state::pending
-        || now - e.created <= cfg_.task_timeout)
-      continue;
+  std::vector<std::string> late_tasks;
+  for (auto& id : open_)
+    if (now - entries_.at(id).created > cfg_.task_timeout)
+      late_tasks.push_back(id);
+  for (auto& id : late_tasks) {
+    auto& e = entries_.at(id);
     e.view.state = task_state::failed;
     e.view.error = caf::make_error(ec::deadline_exceeded,
                                    "no verifier answered within "

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/core/error.hpp"
 #include "actors/core/name_counts.hpp"
@@ -216,7 +217,7 @@ public:
 
   /// Returns the number of pending tasks.
   size_t pending() const noexcept {
-    return pending_;
+    return open_.size();
   }
 
   /// Returns the number of tasks kept (pending and finished).
@@ -264,7 +265,9 @@ private:
   id_source ids_;
   std::unique_ptr<task_journal> journal_;
   std::unordered_map<std::string, entry> entries_;
-  size_t pending_ = 0;
+  /// The ids of the pending tasks: what the scans for due, lost and late
+  /// tasks walk (not the finished ones, up to `keep_results` of them).
+  std::unordered_set<std::string> open_;
   /// Finished task ids in finishing order, for eviction.
   std::deque<std::string> finished_order_;
   /// Finished task ids nobody has read yet, oldest first.
