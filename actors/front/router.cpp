@@ -187,10 +187,11 @@ void router_state::send_batch(style how, const std::string& instance,
   }
   timeout = std::max<clock_type::duration>(timeout,
                                            std::chrono::milliseconds(1));
+  // No CAF timeout: batch_due_ times the batch out (see deadlines.hpp).
   auto handle = self_->request(target->handle, caf::infinite,
                                verify_atom::value, std::move(reqs));
-  auto answer_id = handle.id().integer_value();
-  batch_due_.emplace(answer_id, now + timeout);
+  auto answer_id = handle.id();
+  batch_due_.add(answer_id, now + timeout);
   if (!tick_scheduled_) {
     tick_scheduled_ = true;
     self_->delayed_send(self_, batch_tick_, local::tick{});
@@ -198,34 +199,19 @@ void router_state::send_batch(style how, const std::string& instance,
   std::move(handle).then(
     guard(name,
           [this, how, instance, batch, answer_id](batch_verdicts& v) {
-            batch_due_.erase(answer_id);
+            batch_due_.answered(answer_id);
             on_answers(how, instance, batch, v);
           }),
     guard(name, [this, how, instance, batch, answer_id](const caf::error& err) {
-      batch_due_.erase(answer_id);
+      batch_due_.answered(answer_id);
       on_batch_error(how, instance, batch, err);
     }));
 }
 
 void router_state::expire_batches() {
-  tick_scheduled_ = false;
-  auto now = clock_type::now();
-  for (auto i = batch_due_.begin(); i != batch_due_.end();) {
-    if (i->second > now) {
-      ++i;
-      continue;
-    }
-    // What CAF's clock would deliver: the request's timeout, as its answer
-    // (the handler runs once; an answer that comes later is dropped).
-    caf::message_id id{i->first};
-    self_->eq_impl(id, nullptr, self_->context(),
-                   caf::make_error(caf::sec::request_timeout));
-    i = batch_due_.erase(i);
-  }
-  if (!batch_due_.empty()) {
-    tick_scheduled_ = true;
+  tick_scheduled_ = batch_due_.expire(self_, clock_type::now());
+  if (tick_scheduled_)
     self_->delayed_send(self_, batch_tick_, local::tick{});
-  }
 }
 
 void router_state::on_answers(style how, const std::string& instance,
@@ -399,10 +385,7 @@ router_state::make_behavior(front_options opts,
   identity_ = std::move(identity);
   status_ = std::move(status);
   current_desk_ = std::move(current_desk);
-  // Batches time out at most a twentieth of an attempt late (50 ms of 1 s).
-  batch_tick_ = std::clamp<clock_type::duration>(opts_.attempt_timeout / 20,
-                                                 std::chrono::milliseconds(5),
-                                                 std::chrono::milliseconds(50));
+  batch_tick_ = request_deadlines::tick_for(opts_.attempt_timeout);
   direct_ = pool{opts_.balancing};
   orchestration_ = pool{opts_.balancing};
   for (auto& address : opts_.verifiers)

@@ -27,6 +27,7 @@
 #include "actors/front/pool.hpp"
 #include "actors/protocol/fwd.hpp"
 #include "actors/protocol/identity.hpp"
+#include "actors/runtime/deadlines.hpp"
 
 namespace duet {
 
@@ -210,11 +211,9 @@ private:
   /// as one batch once the mailbox holds no more work.
   std::map<std::pair<style, std::string>, std::vector<job_try>> outbox_;
   bool flush_scheduled_ = false;
-  /// When each batch in flight times out, by the id its answer will carry.
-  /// Batches are sent without a CAF timeout: one tick every
-  /// `batch_tick` times them all out, instead of an entry in CAF's clock
-  /// thread (and a wake-up of that thread) per batch and per answer.
-  std::unordered_map<uint64_t, clock_type::time_point> batch_due_;
+  /// When each batch in flight times out (see deadlines.hpp); the tick
+  /// runs while any is in flight.
+  request_deadlines batch_due_;
   bool tick_scheduled_ = false;
   clock_type::duration batch_tick_{};
 };

@@ -20,6 +20,7 @@
 #include "actors/protocol/hub_links.hpp"
 #include "actors/protocol/identity.hpp"
 #include "actors/protocol/validate.hpp"
+#include "actors/runtime/deadlines.hpp"
 #include "actors/runtime/guard.hpp"
 #include "actors/verifier/task_memory.hpp"
 
@@ -73,6 +74,9 @@ struct consumer_state {
   /// back).
   std::vector<outgoing> unsent;
   bool flush_scheduled = false;
+  /// When each request to a local instance times out, checked every beat:
+  /// at most `choreography.beat-interval` late (see deadlines.hpp).
+  request_deadlines deadlines;
   /// Proves this node's name (see identity.hpp).
   std::shared_ptr<const node_identity> identity;
 
@@ -117,6 +121,7 @@ struct consumer_state {
     // A task without result past task-timeout was given up by its front
     // (which may be gone): forget it.
     memory.forget_before(clock_type::now() - opts.task_timeout);
+    deadlines.expire(self, clock_type::now());
     self->delayed_send(self, opts.beat_interval, local::tick{});
   }
 
@@ -135,30 +140,35 @@ struct consumer_state {
     st.in_progress = true;
     auto& inst = instances[next_instance++ % instances.size()];
     auto id = st.task.id;
-    self
-      ->request(inst.handle, local.verify_timeout, verify_atom::value,
-                st.task.req)
-      .then(
-        guard(
-          name,
-          [this, id, digest = *digest](verdict& v) {
-            if (auto err = check(v)) {
-              retry_later(id, refuse(name, std::move(err)));
-              return;
-            }
-            publish(id, choreo_result{id, v.verified, v.verifier, {}, digest});
-          }),
-        guard(name, [this, id, digest = *digest](const caf::error& err) {
-          if (is_transport_error(err)) {
-            retry_later(id, err);
+    // No CAF timeout: `deadlines` times the request out (deadlines.hpp).
+    auto handle = self->request(inst.handle, caf::infinite, verify_atom::value,
+                                st.task.req);
+    auto answer_id = handle.id();
+    deadlines.add(answer_id, clock_type::now() + local.verify_timeout);
+    std::move(handle).then(
+      guard(
+        name,
+        [this, id, digest = *digest, answer_id](verdict& v) {
+          deadlines.answered(answer_id);
+          if (auto err = check(v)) {
+            retry_later(id, refuse(name, std::move(err)));
             return;
           }
-          if (is_code(err, ec::key_mismatch)) {
-            decline(id, message_of(err));
-            return;
-          }
-          publish(id, choreo_result{id, false, node, err, digest});
-        }));
+          publish(id, choreo_result{id, v.verified, v.verifier, {}, digest});
+        }),
+      guard(name,
+            [this, id, digest = *digest, answer_id](const caf::error& err) {
+              deadlines.answered(answer_id);
+              if (is_transport_error(err)) {
+                retry_later(id, err);
+                return;
+              }
+              if (is_code(err, ec::key_mismatch)) {
+                decline(id, message_of(err));
+                return;
+              }
+              publish(id, choreo_result{id, false, node, err, digest});
+            }));
   }
 
   // This node holds another key than the one pinned for task `id`: the

@@ -234,9 +234,15 @@ TEST_SUITE("scenario.http") {
                                 "Content-Type: application/json\r\n"
                                 "Content-Length: 100\r\n\r\n{\"text\""));
     }
-    std::this_thread::sleep_for(200ms);
-    auto res = http_request(c.http_port, "GET", "/healthz");
-    CHECK(res.status == 503);
+    // Once the front has taken both (a loaded machine may take a while),
+    // the next connection is refused.
+    http_response res;
+    CHECK(wait_until(
+      [&] {
+        res = http_request(c.http_port, "GET", "/healthz");
+        return res.status == 503;
+      },
+      3000ms));
     CHECK(res.body.find("front.max-connections") != std::string::npos);
     busy.clear();
     CHECK(wait_until(
