@@ -195,7 +195,8 @@ node_config::node_config() {
          "within keeper-period; past it the node exits with code 3")
     .add(n.keeper_period, "keeper-period", "window of keeper-intensity")
     .add(n.stop_timeout, "stop-timeout",
-         "how long a stopping node waits to deregister");
+         "how long a stopping node waits to deregister; the whole stop "
+         "takes at most twice this plus 3 s");
   auto& f = opts.front;
   opt_group{custom_options_, "front"}
     .add(f.http_host, "http-host", "address the HTTP server binds to")
