@@ -7,10 +7,13 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
+#include "actors/core/clock.hpp"
 #include "actors/core/json_text.hpp"
 #include "actors/core/metrics.hpp"
 #include "actors/core/text.hpp"
 #include "http_front/cluster.hpp"
+#include "http_front/dashboard.hpp"
+#include "http_front/live.hpp"
 
 namespace duet::http {
 
@@ -84,8 +87,10 @@ size_t outcome_of(const response& res, const caf::expected<verdict>* v) {
 void count_at(size_t index, const response& res, double seconds,
               const caf::expected<verdict>* v) {
   auto& s = series();
-  s.count[index][outcome_of(res, v)]->Increment();
+  auto outcome = outcome_of(res, v);
+  s.count[index][outcome]->Increment();
   s.latency[index]->Observe(seconds);
+  live().record(index, seconds, outcome >= 3, live_stats::clock_type::now());
 }
 
 } // namespace
@@ -233,6 +238,25 @@ response render_task(const std::string& id,
   return make_json(bhttp::status::ok, body, version, keep_alive);
 }
 
+json live_state(const caf::expected<cluster_view>& view) {
+  json state{{"time", unix_ms()},
+             {"styles", live().snapshot(live_stats::clock_type::now())},
+             {"changes", json::array()}};
+  if (view)
+    state["cluster"] = cluster_json(*view);
+  else
+    state["cluster"] = {{"error", message_of(view.error())}};
+  return state;
+}
+
+response render_live(const caf::expected<cluster_view>& view, unsigned version,
+                     bool keep_alive) {
+  auto res = make_json(bhttp::status::ok, live_state(view), version,
+                       keep_alive);
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
 response render_cluster(const caf::expected<cluster_view>& view, bool as_text,
                         unsigned version, bool keep_alive) {
   if (!view)
@@ -321,6 +345,34 @@ std::variant<response, deferred> route(const request& req,
     return make_json(live ? bhttp::status::ok
                           : bhttp::status::service_unavailable,
                      body, version, keep_alive);
+  }
+  if (target == "/" || target == "/index.html") {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+      return method_not_allowed(req, "GET");
+    response res{bhttp::status::ok, version};
+    res.keep_alive(keep_alive);
+    res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    // Everything it needs is in the page or on this front.
+    res.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src "
+            "'unsafe-inline'; connect-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'none'");
+    auto page = dashboard_page();
+    res.body().assign(page.data(), page.size());
+    res.prepare_payload();
+    if (req.method() == bhttp::verb::head)
+      res.body().clear(); // Content-Length stays the page's
+    return res;
+  }
+  if (target == "/api/events" || target == "/api/live") {
+    if (req.method() != bhttp::verb::get)
+      return method_not_allowed(req, "GET");
+    deferred job;
+    job.kind = target == "/api/events" ? deferred::events : deferred::cluster;
+    job.live = true;
+    return job;
   }
   if (target == "/api/cluster") {
     if (req.method() != bhttp::verb::get)

@@ -11,6 +11,7 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "actors/core/options.hpp"
 #include "actors/crypto/keyring.hpp"
@@ -46,13 +47,15 @@ struct api_context {
 
 /// Work the session hands to the service before it can answer.
 struct deferred {
-  enum kind_t { verify, cluster, submit, task };
+  enum kind_t { verify, cluster, submit, task, events };
   kind_t kind = verify;
   /// For `verify`: the style and the request.
   style how = style::direct;
   verify_request req;
   /// For `cluster`: answer as a text table instead of JSON.
   bool as_text = false;
+  /// For `cluster`: answer the dashboard's state (`live_state`) instead.
+  bool live = false;
   /// For `task`: the task id; empty for the seed's id-less GET.
   std::string task_id;
   /// For `task`: long-poll time (`?wait=<ms>`).
@@ -98,6 +101,15 @@ response render_task(const std::string& id,
 /// Renders the cluster view as JSON or as a table (`as_text`).
 response render_cluster(const caf::expected<cluster_view>& view, bool as_text,
                         unsigned version, bool keep_alive);
+
+/// The dashboard's state: `{"time": unix ms, "cluster": the cluster view as
+/// GET /api/cluster shows it (or {"error": why}), "styles": the last
+/// minute per style (live_stats), "changes": []}`.
+nlohmann::json live_state(const caf::expected<cluster_view>& view);
+
+/// Renders `live_state(view)` (GET /api/live).
+response render_live(const caf::expected<cluster_view>& view, unsigned version,
+                     bool keep_alive);
 
 /// Renders `{"status":"error","data":{"message":...}}` with `status`.
 response error_response(bhttp::status status, const std::string& message,

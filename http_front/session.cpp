@@ -18,9 +18,13 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <nlohmann/json.hpp>
 
+#include "actors/core/json_text.hpp"
+#include "actors/core/limits.hpp"
 #include "actors/core/log.hpp"
 #include "actors/core/text.hpp"
+#include "http_front/live.hpp"
 
 namespace duet::http {
 
@@ -31,6 +35,8 @@ namespace {
 
 constexpr size_t header_limit = 16 * 1024;
 constexpr size_t read_chunk = 4096;
+/// How often GET /api/events sends the cluster's state.
+constexpr auto event_interval = std::chrono::milliseconds(500);
 
 std::string_view view(beast::string_view x) {
   return {x.data(), x.size()};
@@ -114,6 +120,9 @@ private:
   void on_read_error(error_code err);
   void handle(request req);
   void defer(request& req, deferred& job);
+  void stream_events(const request& req);
+  void next_event();
+  void send_event(caf::expected<cluster_view> view);
   static void dispatch(verify_service& service, deferred job,
                        std::shared_ptr<completion> done,
                        clock_type::time_point started);
@@ -147,6 +156,18 @@ private:
   bool reading_ = false;
   /// Reading a request header (or waiting for its first byte).
   bool in_header_ = false;
+  /// GET /api/events: the connection carries events until the client goes.
+  struct event_stream {
+    explicit event_stream(boost::asio::any_io_executor ex) : timer(ex) {
+      // nop
+    }
+    boost::asio::steady_timer timer;
+    /// The cluster as last sent, to report what changed.
+    nlohmann::json last;
+  };
+  std::unique_ptr<event_stream> events_;
+  /// Bytes of the event being written.
+  std::string event_text_;
   /// Reported to the connection table as waiting.
   bool waiting_ = true;
   bool writing_ = false;
@@ -201,6 +222,8 @@ struct session<Stream>::completion {
 
 template <class Stream>
 session<Stream>::~session() {
+  if (events_)
+    --shared_->event_streams;
   std::lock_guard<std::mutex> guard{shared_->mtx};
   shared_->table.remove(id_);
   shared_->sessions.erase(id_);
@@ -379,6 +402,8 @@ void session<Stream>::handle(request req) {
     auto routed = route(req, shared_->ctx);
     if (auto res = std::get_if<response>(&routed))
       push(std::move(*res));
+    else if (std::get<deferred>(routed).kind == deferred::events)
+      stream_events(req);
     else
       defer(req, std::get<deferred>(routed));
   } catch (const std::exception& e) {
@@ -413,9 +438,11 @@ void session<Stream>::defer(request& req, deferred& job) {
   auto& service = shared_->ctx.service;
   switch (job.kind) {
     case deferred::cluster:
-      service.cluster([done, as_text = job.as_text](
-                        caf::expected<cluster_view> view) {
+      service.cluster([done, as_text = job.as_text,
+                       live = job.live](caf::expected<cluster_view> view) {
         (*done)([=, view = std::move(view)] {
+          if (live)
+            return render_live(view, done->version, done->keep_alive);
           return render_cluster(view, as_text, done->version, done->keep_alive);
         });
       });
@@ -428,6 +455,10 @@ void session<Stream>::defer(request& req, deferred& job) {
                                           done->keep_alive);
                      });
                    });
+      return;
+    case deferred::events:
+      // `handle` streams these; a slot of one is answered rather than left.
+      (*done)([done] { return internal_error(done->version, false); });
       return;
     case deferred::submit:
     case deferred::verify:
@@ -567,6 +598,108 @@ void session<Stream>::on_watchdog() {
   }
   write_next();
   arm_watchdog();
+}
+
+template <class Stream>
+void session<Stream>::stream_events(const request& req) {
+  if (!queue_.empty() || writing_) {
+    push(error_response(bhttp::status::bad_request,
+                        "GET /api/events must not be pipelined behind other "
+                        "requests",
+                        req.version(), false));
+    read_closed_ = true;
+    return;
+  }
+  if (++shared_->event_streams > limits::event_streams) {
+    --shared_->event_streams;
+    push(unavailable("too many event streams open on this front (at most "
+                       + std::to_string(limits::event_streams)
+                       + "); poll GET /api/live instead",
+                     req.version(), false));
+    read_closed_ = true;
+    return;
+  }
+  // No more requests on this connection: it carries events (no length, so
+  // it ends when either side closes it).
+  read_closed_ = true;
+  events_ = std::make_unique<event_stream>(stream_.get_executor());
+  event_text_ = "HTTP/1.1 200 OK\r\n"
+                "Content-Type: text/event-stream\r\n"
+                "Cache-Control: no-store\r\n"
+                "X-Accel-Buffering: no\r\n"
+                "Connection: close\r\n\r\n"
+                "retry: 1000\n\n";
+  writing_ = true;
+  update_waiting();
+  lowest().expires_after(opts_.write_timeout);
+  net::async_write(stream_, net::buffer(event_text_),
+                   [self = this->shared_from_this()](error_code err, size_t) {
+                     self->writing_ = false;
+                     if (err) {
+                       self->shutdown();
+                       return;
+                     }
+                     self->next_event();
+                   });
+}
+
+template <class Stream>
+void session<Stream>::next_event() {
+  // The service answers on an actor's thread; the event is written on the
+  // session's. A query the actors drop (a restarting router) still gets an
+  // event, with the error, so that the stream goes on.
+  // It holds the session: nothing else does while the query is out.
+  struct answer_once {
+    std::shared_ptr<session<Stream>> self;
+    bool done = false;
+    void operator()(caf::expected<cluster_view> view) {
+      done = true;
+      auto ex = self->stream_.get_executor();
+      net::post(ex, [self = std::move(self), view = std::move(view)]() mutable {
+        self->send_event(std::move(view));
+      });
+    }
+    ~answer_once() {
+      if (!done)
+        (*this)(caf::make_error(ec::unavailable,
+                                "the front's actors dropped the query "
+                                "(restarting?)"));
+    }
+  };
+  auto once = std::make_shared<answer_once>();
+  once->self = this->shared_from_this();
+  shared_->ctx.service.cluster(
+    [once](caf::expected<cluster_view> view) { (*once)(std::move(view)); });
+}
+
+template <class Stream>
+void session<Stream>::send_event(caf::expected<cluster_view> view) {
+  auto state = live_state(view);
+  auto& cluster = state["cluster"];
+  if (!cluster.contains("error")) {
+    if (!events_->last.is_null())
+      for (auto& c : cluster_changes(events_->last, cluster))
+        state["changes"].push_back(std::move(c));
+    events_->last = cluster;
+  }
+  event_text_ = "event: state\ndata: " + dump_json(state) + "\n\n";
+  writing_ = true;
+  lowest().expires_after(opts_.write_timeout);
+  net::async_write(stream_, net::buffer(event_text_),
+                   [self = this->shared_from_this()](error_code err, size_t) {
+                     self->writing_ = false;
+                     if (err) {
+                       log::debug("event stream closed: ", err.message());
+                       self->shutdown();
+                       return;
+                     }
+                     self->lowest().expires_never();
+                     self->events_->timer.expires_after(event_interval);
+                     self->events_->timer.async_wait([self](error_code err) {
+                       if (!err)
+                         self->next_event();
+                     });
+                   });
 }
 
 template <class Stream>

@@ -6,6 +6,7 @@
 // handling it threw, by a 503 if the service dropped its callback or did not
 // call it in time.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -37,6 +38,8 @@ struct shared_state {
   /// Hashes `textFile` documents off the io threads (the server's; null:
   /// on the calling thread).
   boost::asio::thread_pool* hashers = nullptr;
+  /// Open GET /api/events streams (at most limits::event_streams).
+  std::atomic<size_t> event_streams{0};
   /// Guards `table` and `sessions`.
   std::mutex mtx;
   connection_table table;

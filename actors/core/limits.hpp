@@ -38,5 +38,7 @@ constexpr size_t message = 1024;
 /// Distinct names in a per-name counter (answers per verifier); the rest are
 /// counted together under "other".
 constexpr size_t counted_names = 256;
+/// Open `GET /api/events` streams on one front; more get 503.
+constexpr size_t event_streams = 16;
 
 } // namespace duet::limits
