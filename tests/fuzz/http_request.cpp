@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz/front.hpp"
+#include "http_front/live.hpp"
 
 using namespace duet;
 using namespace duet::http;
@@ -57,7 +58,22 @@ response answer(const request& req, const api_context& ctx) {
         instance_row{job.req.key_id, job.req.hex_signature,
                      instance_state::misconfigured, job.req.text, 0, -1, 0, 0});
       check_json(render_cluster(view, false, v, true));
+      if (job.live)
+        return render_live(view, v, true);
       return render_cluster(view, job.as_text, v, true);
+    }
+    case deferred::events: {
+      // What the stream sends: the state and its changes, client bytes in
+      // every name.
+      cluster_view before;
+      before.nodes.push_back(node_row{
+        job.task_id, job.req.text, node_state::up, 1, job.req.algorithm, {}});
+      auto after = before;
+      after.nodes.back().state = node_state::down;
+      auto changes = cluster_changes(live_state(before)["cluster"],
+                                     live_state(after)["cluster"]);
+      fuzz::require(changes.size() == 1, "a node down that is no change");
+      return render_live(after, v, true);
     }
   }
   return error_response(bhttp::status::internal_server_error, "?", v, true);
