@@ -84,7 +84,8 @@ json live_stats::snapshot(clock_type::time_point now) const {
     auto percentile = [&](double q) -> json {
       if (count == 0)
         return nullptr;
-      auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count)));
+      auto rank
+        = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count)));
       uint64_t seen = 0;
       for (size_t b = 0; b < buckets; ++b) {
         seen += merged[b];

@@ -67,17 +67,17 @@ TEST_SUITE("http.live") {
            {{"name", "verifier-1"},
             {"address", "127.0.0.1:1"},
             {"state", v1},
-            {"instances",
-             json::array({{{"name", "verifier-1/verifier-0"},
-                           {"state", inst},
-                           {"restarts", restarts}}})}},
+            {"instances", json::array({{{"name", "verifier-1/verifier-0"},
+                                        {"state", inst},
+                                        {"restarts", restarts}}})}},
            {{"name", "verifier-2"},
             {"address", "127.0.0.1:2"},
             {"state", "up"},
             {"instances", json::array()}},
          })},
         {"choreography",
-         {{"hubs", json::array({{{"address", "h:1"}, {"joined", hub_joined}}})}}}};
+         {{"hubs",
+           json::array({{{"address", "h:1"}, {"joined", hub_joined}}})}}}};
     };
     auto before = view("up", "up", 0, true);
     CHECK(cluster_changes(before, before).empty());
