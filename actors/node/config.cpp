@@ -200,7 +200,9 @@ node_config::node_config() {
   auto& f = opts.front;
   opt_group{custom_options_, "front"}
     .add(f.http_host, "http-host", "address the HTTP server binds to")
-    .add(f.http_port, "http-port", "HTTP port (0: any, printed at start)")
+    .add(f.http_port, "http-port",
+         "HTTP port of the API and of the dashboard at / (0: any, printed at "
+         "start)")
     .add(names_.style, "style",
          "style of POST /api/signature: " + name_list<style>())
     .add(f.verifiers, "verifiers",
