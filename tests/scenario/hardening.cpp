@@ -476,4 +476,32 @@ TEST_SUITE("scenario.hardening") {
     check_tasks(c, tasks, 45000ms);
   }
 
+  TEST_CASE("a front stops in bounded time, even while it reconnects to a "
+            "hub that just stopped") {
+    // CAF 0.17 could wait forever at the end of such a stop (2 of 6 stops
+    // hung, see exit_after in tools/node.cpp); duet-node ends within 2 x
+    // node.stop-timeout + 3 s, with exit code 0.
+    cluster c{[] {
+      cluster_options opts;
+      opts.verifiers = 1;
+      opts.hub = true;
+      return opts;
+    }()};
+    REQUIRE(c.wait_members());
+    for (int i = 0; i < 3; ++i) {
+      c.hub->stop(5000ms);
+      // The front notices the hub is gone and starts reconnecting.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 + 50 * i));
+      auto started = std::chrono::steady_clock::now();
+      auto code = c.front->stop(15000ms); // SIGKILL only after 15 s
+      auto took = ms_since(started);
+      MESSAGE("stop ", i + 1, ": exit code ", code, " after ", took, " ms");
+      CHECK(code == 0);
+      CHECK(took < 9000);
+      c.start_hub();
+      c.start_front();
+      REQUIRE(c.wait_members(30s));
+    }
+  }
+
 } // TEST_SUITE
