@@ -31,12 +31,14 @@ struct document_folder::cache {
   std::atomic<uint64_t> hashed{0};
   std::atomic<uint64_t> hits{0};
 
+  // The digest under `key`, counted as a hit, if cached.
   std::optional<std::string> find(const std::string& key) {
     std::lock_guard<std::mutex> guard{mtx};
     auto i = entries.find(key);
     if (i == entries.end())
       return std::nullopt;
     order.splice(order.begin(), order, i->second.second);
+    ++hits;
     return i->second.first;
   }
 
@@ -147,10 +149,8 @@ caf::expected<std::string> document_folder::digest(const std::string& path,
     auto before = version_key(path, algo);
     if (before.empty())
       return caf::make_error(ec::no_such_document, "a textFile vanished");
-    if (auto hit = cache_->find(before)) {
-      ++cache_->hits;
+    if (auto hit = cache_->find(before))
       return std::move(*hit);
-    }
     auto digest = crypto::file_digest(algo, path, limit);
     if (!digest) {
       // Named without the folder: clients see this message.
@@ -181,10 +181,7 @@ document_folder::cached(const std::string& path, crypto::algorithm algo) const {
   auto key = version_key(path, algo);
   if (key.empty())
     return std::nullopt;
-  auto hit = cache_->find(key);
-  if (hit)
-    ++cache_->hits;
-  return hit;
+  return cache_->find(key);
 }
 
 uint64_t document_folder::hashed() const noexcept {
